@@ -1,0 +1,68 @@
+package ai.musicgenti.core;
+
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.Locale;
+
+/**
+ * Where tensors live and in which floating dtype the model computes. Norms and softmax are computed in F32 whatever
+ * the dtype (see the model code).
+ */
+public record Compute(Device device, ScalarType dtype) {
+
+    public static Compute cpu() {
+        return new Compute(new Device("cpu"), ScalarType.Float);
+    }
+
+    /**
+     * @param device {@code auto} (CUDA when present, else CPU), {@code cpu}, {@code cuda} or {@code cuda:N}
+     * @param dtype  {@code auto} (F32 on CPU, BF16 on CUDA), {@code f32}, {@code f16}, {@code bf16}
+     */
+    public static Compute choose(String device, String dtype) {
+        String d = device.toLowerCase(Locale.ROOT);
+        boolean cudaAvailable = torch.cuda_is_available();
+        Device dev;
+        if (d.equals("auto")) {
+            dev = new Device(cudaAvailable ? "cuda" : "cpu");
+        } else if (d.equals("cpu")) {
+            dev = new Device("cpu");
+        } else if (d.equals("cuda") || d.startsWith("cuda:")) {
+            if (!cudaAvailable) {
+                throw new BadInputException("--device " + device + ": no CUDA device is visible to libtorch; use --device cpu,"
+                        + " or build with -Pcuda on a machine with an NVIDIA driver");
+            }
+            dev = new Device(d);
+        } else {
+            throw new BadInputException("--device " + device + ": unknown device; use auto, cpu, cuda or cuda:N");
+        }
+        boolean onCuda = dev.is_cuda();
+        ScalarType type = switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "auto" -> onCuda ? ScalarType.BFloat16 : ScalarType.Float;
+            case "f32", "float32", "fp32" -> ScalarType.Float;
+            case "f16", "float16", "fp16" -> ScalarType.Half;
+            case "bf16", "bfloat16" -> ScalarType.BFloat16;
+            default -> throw new BadInputException("--dtype " + dtype + ": unknown dtype; use auto, f32, f16 or bf16");
+        };
+        return new Compute(dev, type);
+    }
+
+    public boolean isCuda() {
+        return device.is_cuda();
+    }
+
+    public TensorOptions floats() {
+        return new TensorOptions(dtype).device(new org.bytedeco.pytorch.DeviceOptional(device));
+    }
+
+    public TensorOptions longs() {
+        return new TensorOptions(ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(device));
+    }
+
+    @Override
+    public String toString() {
+        return device.str().getString() + "/" + Dtype.of(dtype).name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,76 @@
+package ai.musicgenti.core;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A Hugging Face model folder: {@code config.json}, the safetensors weights and optionally
+ * {@code generation_config.json}. Configs are in HF's diff format (keys equal to the class defaults omitted); each
+ * model's config record fills the defaults itself.
+ */
+public final class ModelFolder implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dir;
+    private final JsonNode config;
+    private final WeightStore store;
+
+    private ModelFolder(Path dir, JsonNode config, WeightStore store) {
+        this.dir = dir;
+        this.config = config;
+        this.store = store;
+    }
+
+    public static ModelFolder open(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new BadInputException(dir + ": not a folder; point it at a folder with config.json and model.safetensors");
+        }
+        JsonNode config = readJson(dir.resolve("config.json"), true);
+        return new ModelFolder(dir, config, WeightStore.open(dir));
+    }
+
+    /** Reads a JSON file; a missing optional file gives a missing node, a broken one a clear error. */
+    public static JsonNode readJson(Path file, boolean required) {
+        if (!Files.exists(file)) {
+            if (!required) return MissingNode.getInstance();
+            throw new BadInputException(file + ": missing; a model folder needs config.json beside its weights");
+        }
+        try {
+            JsonNode node = JSON.readTree(file.toFile());
+            if (node == null || !node.isObject()) throw new BadInputException(file + ": not a JSON object; download it again");
+            return node;
+        } catch (IOException e) {
+            throw new BadInputException(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + "); download it again");
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public JsonNode config() {
+        return config;
+    }
+
+    public JsonNode generationConfig() {
+        return readJson(dir.resolve("generation_config.json"), false);
+    }
+
+    public WeightStore store() {
+        return store;
+    }
+
+    public Weights weights(Compute compute) {
+        return new Weights(store, compute);
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+}

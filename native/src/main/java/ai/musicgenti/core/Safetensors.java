@@ -1,0 +1,246 @@
+package ai.musicgenti.core;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A safetensors file: an 8-byte little-endian header length, a JSON header, then raw little-endian data.
+ * Reading memory-maps each tensor's bytes on demand, so opening a multi-gigabyte checkpoint costs only its header.
+ */
+public final class Safetensors implements AutoCloseable {
+    /** Headers above this size are not plausible; a bigger number means the file is not safetensors. */
+    private static final long MAX_HEADER = 100L << 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public record Entry(String name, Dtype dtype, long[] shape, long begin, long end) {
+        public long numel() {
+            long n = 1;
+            for (long s : shape) n *= s;
+            return n;
+        }
+    }
+
+    private final Path path;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final Map<String, Entry> entries;
+    private final Map<String, String> metadata;
+
+    private Safetensors(Path path, FileChannel channel, long dataStart, Map<String, Entry> entries, Map<String, String> metadata) {
+        this.path = path;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.entries = entries;
+        this.metadata = metadata;
+    }
+
+    public static Safetensors open(Path path) {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException(path + ": no such file; check the path");
+        } catch (IOException e) {
+            throw new BadInputException(path + ": cannot be read (" + e.getMessage() + "); check its permissions");
+        }
+        try {
+            return parse(path, ch);
+        } catch (RuntimeException | IOException e) {
+            closeQuietly(ch);
+            if (e instanceof BadInputException b) throw b;
+            throw new BadInputException(path + ": cannot be read as safetensors (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static Safetensors parse(Path path, FileChannel ch) throws IOException {
+        long size = ch.size();
+        String fix = "; the file is truncated or not a safetensors file, download or write it again";
+        if (size < 8) throw new BadInputException(path + ": only " + size + " bytes, shorter than a safetensors header" + fix);
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, lenBuf, 0);
+        long headerLen = lenBuf.getLong(0);
+        if (headerLen <= 0 || headerLen > MAX_HEADER || headerLen > size - 8) {
+            throw new BadInputException(path + ": header length " + headerLen + " does not fit a file of " + size + " bytes" + fix);
+        }
+        ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
+        readFully(ch, headerBuf, 8);
+        JsonNode header;
+        try {
+            header = JSON.readTree(new String(headerBuf.array(), StandardCharsets.UTF_8));
+        } catch (JsonProcessingException e) {
+            throw new BadInputException(path + ": header is not valid JSON (" + e.getOriginalMessage() + ")" + fix);
+        }
+        if (header == null || !header.isObject()) throw new BadInputException(path + ": header is not a JSON object" + fix);
+        long dataStart = 8 + headerLen;
+        long dataLen = size - dataStart;
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        Map<String, String> metadata = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            String name = f.getKey();
+            JsonNode v = f.getValue();
+            if (name.equals("__metadata__")) {
+                v.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                continue;
+            }
+            String where = path + ": tensor '" + name + "'";
+            Dtype dtype = Dtype.parse(v.path("dtype").asText());
+            if (dtype == null) {
+                throw new BadInputException(where + " has unsupported dtype '" + v.path("dtype").asText()
+                        + "' (supported: " + Arrays.toString(Dtype.values()) + "); convert the checkpoint to one of them");
+            }
+            JsonNode shapeNode = v.path("shape");
+            JsonNode offs = v.path("data_offsets");
+            if (!shapeNode.isArray() || !offs.isArray() || offs.size() != 2) {
+                throw new BadInputException(where + " lacks a valid shape or data_offsets" + fix);
+            }
+            long[] shape = new long[shapeNode.size()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeNode.get(i).asLong(-1);
+                if (shape[i] < 0) throw new BadInputException(where + " has a negative dimension in " + shapeNode + fix);
+            }
+            long begin = offs.get(0).asLong(-1), end = offs.get(1).asLong(-1);
+            Entry e = new Entry(name, dtype, shape, begin, end);
+            if (begin < 0 || end < begin || end > dataLen) {
+                throw new BadInputException(where + " data_offsets [" + begin + ", " + end + "] lie outside the "
+                        + dataLen + "-byte data section" + fix);
+            }
+            if (end - begin != e.numel() * dtype.bytes) {
+                throw new BadInputException(where + " holds " + (end - begin) + " bytes but its shape "
+                        + Arrays.toString(shape) + " of " + dtype + " needs " + e.numel() * dtype.bytes + fix);
+            }
+            entries.put(name, e);
+        }
+        return new Safetensors(path, ch, dataStart, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata));
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos + buf.position());
+            if (n < 0) throw new IOException("unexpected end of file");
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public Map<String, Entry> entries() {
+        return entries;
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    public Entry entry(String name) {
+        Entry e = entries.get(name);
+        if (e == null) throw new BadInputException(path + ": no tensor named '" + name + "'");
+        return e;
+    }
+
+    /** A CPU tensor that owns a copy of the stored bytes, in the stored dtype. */
+    public Tensor tensor(String name) {
+        Entry e = entry(name);
+        TensorOptions options = new TensorOptions(e.dtype().scalarType);
+        if (e.numel() == 0) return torch.empty(e.shape(), options, null);
+        try {
+            MappedByteBuffer buf = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin());
+            try (BytePointer ptr = new BytePointer(buf)) {
+                return torch.from_blob(ptr, e.shape(), options).clone();
+            }
+        } catch (IOException ex) {
+            throw new BadInputException(path + ": cannot read tensor '" + name + "' (" + ex.getMessage() + ")", ex);
+        }
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(channel);
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // read-only channel: nothing to lose
+        }
+    }
+
+    /**
+     * Writes tensors (any device, any supported dtype) with optional string metadata. The file appears whole or
+     * not at all: it is written beside the target and moved over it atomically.
+     */
+    public static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        Map<String, Tensor> sorted = new TreeMap<>(tensors);
+        Map<String, Tensor> cpu = new LinkedHashMap<>();
+        ObjectNode header = JSON.createObjectNode();
+        if (metadata != null && !metadata.isEmpty()) {
+            ObjectNode m = header.putObject("__metadata__");
+            metadata.forEach(m::put);
+        }
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
+            Tensor t = e.getValue().detach().to(new org.bytedeco.pytorch.Device("cpu"), e.getValue().scalar_type()).contiguous();
+            cpu.put(e.getKey(), t);
+            ObjectNode node = header.putObject(e.getKey());
+            node.put("dtype", Dtype.of(t.scalar_type()).name());
+            var shape = node.putArray("shape");
+            for (long s : t.shape()) shape.add(s);
+            node.putArray("data_offsets").add(offset).add(offset + t.nbytes());
+            offset += t.nbytes();
+        }
+        byte[] json = JSON.writeValueAsBytes(header);
+        int padded = (json.length + 7) / 8 * 8;
+        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(padded).put(json);
+        while (head.hasRemaining()) head.put((byte) ' ');
+        head.flip();
+        AtomicFiles.write(target, ch -> {
+            writeFully(ch, head);
+            for (Tensor t : cpu.values()) {
+                if (t.nbytes() == 0) continue;
+                try (BytePointer p = new BytePointer(t.data_ptr())) {
+                    p.capacity(t.nbytes());
+                    writeFully(ch, p.asByteBuffer());
+                }
+            }
+        });
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) ch.write(b);
+    }
+
+    /** Reads a whole file into CPU tensors (small files: golden data, learned concepts). */
+    public static Map<String, Tensor> readAll(Path path) {
+        try (Safetensors st = open(path)) {
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            for (String name : st.entries().keySet()) out.put(name, st.tensor(name));
+            return out;
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package ai.musicgenti.core;
+
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.Arrays;
+
+/**
+ * A view of a {@link WeightStore} under a name prefix, in the style of candle's VarBuilder: models compose
+ * Hugging Face names with {@code pp("layers").pp(i)} and never glue strings by hand. Floating tensors come out in
+ * the compute dtype on the compute device; every lookup states the shape the config implies and a mismatch is an
+ * error naming both shapes.
+ */
+public final class Weights {
+    private final WeightStore store;
+    private final String prefix;
+    private final Compute compute;
+
+    public Weights(WeightStore store, Compute compute) {
+        this(store, "", compute);
+    }
+
+    private Weights(WeightStore store, String prefix, Compute compute) {
+        this.store = store;
+        this.prefix = prefix;
+        this.compute = compute;
+    }
+
+    public Weights pp(String name) {
+        return new Weights(store, name(name), compute);
+    }
+
+    public Weights pp(int index) {
+        return pp(Integer.toString(index));
+    }
+
+    public Compute compute() {
+        return compute;
+    }
+
+    /** The full Hugging Face name of a tensor under this prefix. */
+    public String name(String leaf) {
+        return prefix.isEmpty() ? leaf : prefix + "." + leaf;
+    }
+
+    public boolean contains(String leaf) {
+        return store.contains(name(leaf));
+    }
+
+    /** A floating tensor of exactly this shape, in the compute dtype and device. */
+    public Tensor get(String leaf, long... shape) {
+        String full = name(leaf);
+        checkShape(full, shape);
+        return store.tensor(full).to(compute.device(), compute.dtype());
+    }
+
+    /** The first of several spellings that the checkpoint holds (tied tensors may be stored under one name only). */
+    public Tensor getFirst(long[] shape, String... leaves) {
+        for (String leaf : leaves) {
+            if (contains(leaf)) return get(leaf, shape);
+        }
+        throw missing(name(leaves[0]), shape);
+    }
+
+    /** A tensor kept in its stored dtype (integer buffers such as index tables), moved to the compute device. */
+    public Tensor getRaw(String leaf, long... shape) {
+        String full = name(leaf);
+        checkShape(full, shape);
+        return store.tensor(full).to(compute.device(), store.entry(full).dtype().scalarType);
+    }
+
+    /**
+     * A weight-normalised convolution weight: {@code g * v / ||v||}, the norm over every dim but 0. Accepts the
+     * older {@code weight_g/weight_v} spelling, the newer {@code parametrizations.weight.original0/1} one, and a
+     * plain {@code weight} that was already folded.
+     */
+    public Tensor weightNorm(long... shape) {
+        long[] gShape = new long[shape.length];
+        Arrays.fill(gShape, 1);
+        gShape[0] = shape[0];
+        Tensor g, v;
+        if (contains("weight_g")) {
+            g = get("weight_g", gShape);
+            v = get("weight_v", shape);
+        } else if (contains("parametrizations.weight.original0")) {
+            g = get("parametrizations.weight.original0", gShape);
+            v = get("parametrizations.weight.original1", shape);
+        } else if (contains("weight")) {
+            return get("weight", shape);
+        } else {
+            throw missing(name("weight_g"), gShape);
+        }
+        long[] dims = new long[shape.length - 1];
+        for (int i = 0; i < dims.length; i++) dims[i] = i + 1;
+        Tensor norm = torch.sqrt(v.pow(new org.bytedeco.pytorch.Scalar(2.0)).sum(dims, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        return v.mul(g.div(norm));
+    }
+
+    private void checkShape(String full, long[] shape) {
+        if (!store.contains(full)) throw missing(full, shape);
+        long[] actual = store.entry(full).shape();
+        if (!Arrays.equals(actual, shape)) {
+            throw new BadInputException(store.source(full) + ": tensor '" + full + "' has shape " + Arrays.toString(actual)
+                    + " but config.json implies " + Arrays.toString(shape)
+                    + "; the weights do not belong to this config, use the config.json shipped with them");
+        }
+    }
+
+    private BadInputException missing(String full, long[] shape) {
+        return new BadInputException(store.source(full) + ": missing tensor '" + full + "' (expected shape "
+                + Arrays.toString(shape) + "); the weights file does not match config.json or is incomplete");
+    }
+}
