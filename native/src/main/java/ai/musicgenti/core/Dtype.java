@@ -27,9 +27,10 @@ public enum Dtype {
         return this == F64 || this == F32 || this == F16 || this == BF16;
     }
 
+    /** JavaCPP hands out fresh enum instances from native calls, so types compare by value, never by identity. */
     public static Dtype of(ScalarType type) {
         for (Dtype d : values()) {
-            if (d.scalarType == type) return d;
+            if (d.scalarType.value == type.value) return d;
         }
         throw new IllegalArgumentException("no safetensors dtype for " + type);
     }

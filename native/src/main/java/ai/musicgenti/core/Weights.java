@@ -12,6 +12,9 @@ import java.util.Arrays;
  * error naming both shapes.
  */
 public final class Weights {
+    /** Standard deviation of the random tensors of {@link #random}: small enough to keep activations finite. */
+    private static final double RANDOM_STD = 0.02;
+
     private final WeightStore store;
     private final String prefix;
     private final Compute compute;
@@ -24,6 +27,18 @@ public final class Weights {
         this.store = store;
         this.prefix = prefix;
         this.compute = compute;
+    }
+
+    /**
+     * Weights that hold every name with whatever shape is asked, drawn at random: a model of a real checkpoint's
+     * shape without downloading it (benchmarks). Seed libtorch first for repeatable values.
+     */
+    public static Weights random(Compute compute) {
+        return new Weights(null, "", compute);
+    }
+
+    private boolean isRandom() {
+        return store == null;
     }
 
     public Weights pp(String name) {
@@ -44,11 +59,12 @@ public final class Weights {
     }
 
     public boolean contains(String leaf) {
-        return store.contains(name(leaf));
+        return isRandom() || store.contains(name(leaf));
     }
 
     /** A floating tensor of exactly this shape, in the compute dtype and device. */
     public Tensor get(String leaf, long... shape) {
+        if (isRandom()) return torch.randn(shape).mul(Tensors.scalar(RANDOM_STD)).to(compute.device(), compute.dtype());
         String full = name(leaf);
         checkShape(full, shape);
         return store.tensor(full).to(compute.device(), compute.dtype());
@@ -64,6 +80,7 @@ public final class Weights {
 
     /** A tensor kept in its stored dtype (integer buffers such as index tables), moved to the compute device. */
     public Tensor getRaw(String leaf, long... shape) {
+        if (isRandom()) throw new IllegalStateException("random weights have no stored buffer '" + name(leaf) + "'");
         String full = name(leaf);
         checkShape(full, shape);
         return store.tensor(full).to(compute.device(), store.entry(full).dtype().scalarType);
@@ -92,7 +109,7 @@ public final class Weights {
         }
         long[] dims = new long[shape.length - 1];
         for (int i = 0; i < dims.length; i++) dims[i] = i + 1;
-        Tensor norm = torch.sqrt(v.pow(new org.bytedeco.pytorch.Scalar(2.0)).sum(dims, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        Tensor norm = torch.sqrt(v.pow(Tensors.scalar(2.0)).sum(dims, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
         return v.mul(g.div(norm));
     }
 

@@ -1,0 +1,67 @@
+package ai.musicgenti.train;
+
+import ai.musicgenti.core.Tensors;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * MusicGen's training loss on EnCodec codes under the delay pattern, as audiocraft's solver computes it: for each
+ * codebook k the mean cross-entropy over its valid positions, code {@code C[b,k,t]} being predicted by the logits at
+ * delayed position {@code t+k}; then the mean over codebooks. Positions with {@code t+k >= T} are invalid (their
+ * prediction would need steps beyond the window), and so is any position the caller marks as padding, so padded
+ * frames never count (the seed counted them).
+ */
+public final class CodebookLoss {
+    private CodebookLoss() {
+    }
+
+    /** @param loss the scalar mean over codebooks; perCodebook [K]; validMask [B,K,T] (1 = counted) */
+    public record Result(Tensor loss, Tensor perCodebook, Tensor validMask) {
+    }
+
+    /**
+     * @param logits  [B,K,T+1,V] decoder output for the first T+1 delayed steps
+     * @param codes   [B,K,T] the target codes
+     * @param padding [B,T] 1 where a frame is real audio, 0 where it is padding; null when all frames are real
+     */
+    public static Result compute(Tensor logits, Tensor codes, Tensor padding) {
+        long batch = codes.size(0), k = codes.size(1), frames = codes.size(2);
+        Tensor frameIdx = torch.arange(Tensors.scalar(frames), new org.bytedeco.pytorch.TensorOptions(ScalarType.Long).device(
+                new org.bytedeco.pytorch.DeviceOptional(codes.device())));
+        TensorVector perK = new TensorVector();
+        TensorVector masks = new TensorVector();
+        for (int q = 0; q < k; q++) {
+            long valid = frames - q;
+            // validity by delay: t + q < T; padding frames are dropped on top of it
+            Tensor mask = frameIdx.lt(Tensors.scalar(valid)).unsqueeze(0).expand(batch, frames).to(logits.scalar_type());
+            if (padding != null) mask = mask.mul(padding.to(logits.scalar_type()));
+            masks.push_back(mask);
+            if (valid <= 0) {
+                perK.push_back(logits.sum().mul(Tensors.scalar(0.0)).to(ScalarType.Float));
+                continue;
+            }
+            Tensor lq = logits.select(1, q).narrow(1, q, valid).to(ScalarType.Float);
+            Tensor target = codes.select(1, q).narrow(1, 0, valid);
+            Tensor nll = torch.log_softmax(lq, -1).gather(-1, target.unsqueeze(-1)).squeeze(-1).neg();
+            Tensor m = mask.narrow(1, 0, valid).to(ScalarType.Float);
+            perK.push_back(nll.mul(m).sum().div(m.sum().clamp_min(Tensors.scalar(1.0))));
+        }
+        Tensor perCodebook = torch.stack(perK);
+        Tensor validMask = torch.stack(masks, 1);
+        return new Result(perCodebook.mean(), perCodebook, validMask);
+    }
+
+    /** Replaces, in each row b, the embedding at {@code positions[b, j]} by {@code learned[j]} without in-place ops, so
+     * gradients reach {@code learned}. embeds [B,S,D], positions [B,N] long, learned [N,D]. */
+    public static Tensor splice(Tensor embeds, Tensor positions, Tensor learned) {
+        long seq = embeds.size(1);
+        // one-hot [B,N,S]: which sequence slot each learned row goes to
+        Tensor select = torch.one_hot(positions, seq).to(embeds.scalar_type());
+        Tensor keep = select.sum(new long[]{1}, false, new ScalarTypeOptional()).neg().add(Tensors.scalar(1.0));
+        Tensor placed = torch.matmul(select.transpose(1, 2), learned.to(embeds.scalar_type()));
+        return embeds.mul(keep.unsqueeze(-1)).add(placed);
+    }
+}
