@@ -1,0 +1,135 @@
+package ai.musicgenti.cli;
+
+import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.Tensors;
+import ai.musicgenti.core.Weights;
+import ai.musicgenti.generate.Generator;
+import ai.musicgenti.models.DelayPattern;
+import ai.musicgenti.models.MusicGen;
+import ai.musicgenti.train.CodebookLoss;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * Throughput of the real model shapes with random weights (nothing to download): decode steps per second with
+ * classifier-free guidance, and the time of one textual-inversion step (forward and backward through T5 and the
+ * decoder into the learned embeddings).
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure decode steps/s (with guidance) and one textual-inversion step on a randomly initialised model of a real MusicGen shape.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--shape", defaultValue = "small", description = "Model shape: small, medium or large (default: ${DEFAULT-VALUE}).")
+    String shape;
+
+    @Option(names = "--steps", defaultValue = "50", description = "Timed decode steps (50 = one second of audio; default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "5", description = "Untimed decode steps first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Prompts decoded together; guidance doubles the rows (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--text-tokens", defaultValue = "12", description = "Prompt length in tokens (default: ${DEFAULT-VALUE}).")
+    int textTokens;
+
+    @Option(names = "--ti-frames", defaultValue = "250", description = "Frames in the textual-inversion window (250 = 5 s; 0 skips it; default: ${DEFAULT-VALUE}).")
+    int tiFrames;
+
+    @Option(names = "--ti-tokens", defaultValue = "10", description = "Learned tokens in the prompt (default: ${DEFAULT-VALUE}).")
+    int tiTokens;
+
+    @Option(names = "--ti-steps", defaultValue = "2", description = "Timed textual-inversion steps (after one untimed; default: ${DEFAULT-VALUE}).")
+    int tiSteps;
+
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (0 = libtorch's default; default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA), f32, f16, bf16 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Override
+    public Integer call() throws IOException {
+        if (threads > 0) torch.set_num_threads(threads);
+        Compute compute = Compute.choose(device, dtype);
+        MusicGen.Config config;
+        try (InputStream in = BenchCommand.class.getResourceAsStream("/shapes/musicgen-" + shape.toLowerCase(Locale.ROOT) + ".json")) {
+            if (in == null) throw new ai.musicgenti.core.BadInputException("--shape " + shape + ": unknown; use small, medium or large");
+            config = MusicGen.Config.fromJson(new ObjectMapper().readTree(in));
+        }
+        torch.manual_seed(0);
+        long t0 = System.nanoTime();
+        MusicGen model = new MusicGen(config, Weights.random(compute));
+        System.out.printf(Locale.ROOT, "model      musicgen-%s shape, random weights, %s, %d libtorch threads, OPENBLAS_NUM_THREADS=%s (built in %.1f s)%n",
+                shape, compute, torch.get_num_threads(), System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset"), seconds(t0));
+
+        decode(model, compute);
+        if (tiFrames > 0) textualInversionStep(model, compute);
+        return 0;
+    }
+
+    private void decode(MusicGen model, Compute compute) {
+        Tensor ids = torch.randint(2, 1000, new long[]{batch, textTokens}, compute.longs());
+        Tensor mask = torch.ones_like(ids);
+        Tensor states = model.condition(ids, mask);
+        Generator.Settings warm = new Generator.Settings(warmup, 3.0, true, 250, 0.0, 1.0, 1);
+        Generator.generate(model.decoder(), states, mask, warm, null);
+        Generator.Settings timed = new Generator.Settings(steps, 3.0, true, 250, 0.0, 1.0, 1);
+        long before = Pointer.physicalBytes();
+        long t0 = System.nanoTime();
+        Generator.generate(model.decoder(), states, mask, timed, null);
+        double s = seconds(t0);
+        double stepsPerSecond = steps / s;
+        double frameRate = model.audioEncoder().frameRate();
+        System.out.printf(Locale.ROOT, "decode     %d steps, batch %d with guidance (%d rows), top-k 250: %.2f steps/s, %.1f ms/step, real-time factor %.3f (audio s per wall s, x%d prompts)%n",
+                steps, batch, 2 * batch, stepsPerSecond, 1000 * s / steps, stepsPerSecond / frameRate, batch);
+        System.out.printf(Locale.ROOT, "memory     resident %+.1f MB over the timed decode%n", (Pointer.physicalBytes() - before) / 1e6);
+    }
+
+    private void textualInversionStep(MusicGen model, Compute compute) {
+        int k = model.config().decoder().numCodebooks();
+        long vocab = model.config().decoder().vocabSize();
+        long width = model.config().text().dModel();
+        Tensor ids = torch.randint(2, 1000, new long[]{1, textTokens + tiTokens}, compute.longs());
+        Tensor mask = torch.ones_like(ids);
+        long[] pos = new long[tiTokens];
+        for (int i = 0; i < tiTokens; i++) pos[i] = textTokens / 2 + i;
+        Tensor positions = Tensors.longs(pos, 1, tiTokens).to(compute.device(), torch.ScalarType.Long);
+        Tensor learned = torch.randn(tiTokens, width).to(compute.device(), compute.dtype()).requires_grad_(true);
+        Tensor codes = torch.randint(0, vocab, new long[]{1, k, tiFrames}, compute.longs());
+        Tensor input = DelayPattern.build(codes, vocab).narrow(2, 0, tiFrames + 1);
+        double total = 0;
+        float loss = 0;
+        for (int i = 0; i <= tiSteps; i++) {
+            long t0 = System.nanoTime();
+            try (PointerScope scope = new PointerScope()) {
+                Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), positions, learned);
+                Tensor logits = model.decoder().forward(input, model.conditionFromEmbeddings(embeds, mask), mask);
+                Tensor l = CodebookLoss.compute(logits, codes, null).loss();
+                l.backward();
+                loss = l.item_float();
+                learned.grad().zero_();
+            }
+            if (i > 0) total += seconds(t0);
+        }
+        System.out.printf(Locale.ROOT, "ti-step    %d frames (%.1f s of audio), %d learned tokens, forward+backward through T5 and the decoder: %.2f s/step (loss %.3f)%n",
+                tiFrames, tiFrames / model.audioEncoder().frameRate(), tiTokens, total / Math.max(1, tiSteps), loss);
+    }
+
+    private static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+}

@@ -1,0 +1,107 @@
+package ai.musicgenti.models;
+
+import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.core.Weights;
+import ai.musicgenti.generate.Generator;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * MusicGen as Hugging Face ships it (MusicgenForConditionalGeneration): the T5 text encoder, the projection of its
+ * states to the decoder width, the decoder over EnCodec codes, and the EnCodec codec. This class only wires the parts
+ * together; each part is its own file.
+ */
+public final class MusicGen {
+    public record Config(T5Encoder.Config text, EnCodec.Config audio, MusicGenDecoder.Config decoder) {
+        public static Config fromJson(JsonNode json) {
+            String type = json.path("model_type").asText("musicgen");
+            if (type.startsWith("musicgen_melody")) {
+                throw new BadInputException("config.json: model_type '" + type + "' is MusicGen-Melody (chroma conditioning),"
+                        + " a different model; use facebook/musicgen-small, -medium or -large");
+            }
+            for (String part : new String[]{"text_encoder", "audio_encoder", "decoder"}) {
+                if (!json.path(part).isObject()) {
+                    throw new BadInputException("config.json: no '" + part + "' section; this is not a MusicGen checkpoint"
+                            + " (expected facebook/musicgen-small, -medium or -large)");
+                }
+            }
+            return new Config(T5Encoder.Config.fromJson(json.path("text_encoder")),
+                    EnCodec.Config.fromJson(json.path("audio_encoder")),
+                    MusicGenDecoder.Config.fromJson(json.path("decoder")));
+        }
+    }
+
+    private final Config config;
+    private final T5Encoder textEncoder;
+    private final EnCodec audioEncoder;
+    private final MusicGenDecoder decoder;
+    /** Null when the text width already equals the decoder width (then the reference has no projection either). */
+    private final Tensor projWeight;
+    private final Tensor projBias;
+
+    public MusicGen(Config config, Weights w) {
+        this.config = config;
+        this.textEncoder = new T5Encoder(config.text(), w.pp("text_encoder"));
+        this.audioEncoder = new EnCodec(config.audio(), w.pp("audio_encoder"));
+        this.decoder = new MusicGenDecoder(config.decoder(), w.pp("decoder"));
+        long textWidth = config.text().dModel(), width = config.decoder().hiddenSize();
+        if (textWidth != width || w.contains("enc_to_dec_proj.weight")) {
+            Weights proj = w.pp("enc_to_dec_proj");
+            this.projWeight = proj.get("weight", width, textWidth);
+            this.projBias = proj.get("bias", width);
+        } else {
+            this.projWeight = null;
+            this.projBias = null;
+        }
+    }
+
+    public static MusicGen load(ModelFolder folder, Compute compute) {
+        return new MusicGen(Config.fromJson(folder.config()), folder.weights(compute));
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    public T5Encoder textEncoder() {
+        return textEncoder;
+    }
+
+    public EnCodec audioEncoder() {
+        return audioEncoder;
+    }
+
+    public MusicGenDecoder decoder() {
+        return decoder;
+    }
+
+    /**
+     * What the decoder cross-attends to: T5 states of the prompt embeddings, projected to the decoder width and
+     * zeroed at padded positions. Taking embeddings (not ids) lets textual inversion splice in learned rows.
+     */
+    public Tensor conditionFromEmbeddings(Tensor inputsEmbeds, Tensor attentionMask) {
+        Tensor states = textEncoder.forward(inputsEmbeds, attentionMask, false).lastHiddenState();
+        if (projWeight != null) states = torch.linear(states, projWeight, new TensorOptional(projBias));
+        return states.mul(attentionMask.unsqueeze(-1).to(states.scalar_type()));
+    }
+
+    public Tensor condition(Tensor inputIds, Tensor attentionMask) {
+        return conditionFromEmbeddings(textEncoder.embed(inputIds), attentionMask);
+    }
+
+    /** Generates the delayed code sequence [B,K,1+maxNewTokens] for tokenised prompts. */
+    public Tensor generate(Tensor inputIds, Tensor attentionMask, Generator.Settings settings, Generator.StepListener listener) {
+        Tensor states = condition(inputIds, attentionMask);
+        return Generator.generate(decoder, states, attentionMask, settings, listener);
+    }
+
+    /** The audio codes [B,K,frames] inside a generated delayed sequence. */
+    public Tensor audioCodes(Tensor delayed) {
+        long frames = delayed.size(2) - config.decoder().numCodebooks();
+        return DelayPattern.undo(delayed, frames);
+    }
+}
