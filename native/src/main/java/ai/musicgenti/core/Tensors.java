@@ -12,7 +12,8 @@ import java.util.Arrays;
 
 /** Moving data between Java arrays and libtorch tensors, and the scalars ops take. */
 public final class Tensors {
-    private static final Device CPU = new Device("cpu");
+    // Retained once more so that a PointerScope open while this class loads cannot free it when it closes.
+    private static final Device CPU = new Device("cpu").retainReference();
 
     private Tensors() {
     }

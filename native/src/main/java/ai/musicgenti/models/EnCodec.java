@@ -1,0 +1,464 @@
+package ai.musicgenti.models;
+
+import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.Tensors;
+import ai.musicgenti.core.Weights;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The EnCodec neural audio codec as Hugging Face transformers 4.43.4 implements it ({@code EncodecModel}): a SEANet
+ * convolutional encoder with an LSTM, a residual vector quantizer (RVQ) and the mirrored decoder. Only the
+ * configuration MusicGen uses is supported: one chunk (no {@code chunk_length_s}), no input normalisation, weight norm.
+ *
+ * <p>Tensors: audio {@code [B, channels, samples]}, latents {@code [B, hidden, frames]}, codes {@code [B, K, frames]}
+ * (Long). All methods only create temporaries, so they can run inside a JavaCPP {@code PointerScope}.
+ */
+public final class EnCodec {
+
+    /** {@code EncodecConfig}; keys missing from config.json take the transformers 4.43.4 class defaults. */
+    public record Config(
+            double[] targetBandwidths,
+            int samplingRate,
+            int audioChannels,
+            boolean normalize,
+            Double chunkLengthS,
+            int hiddenSize,
+            int numFilters,
+            int numResidualLayers,
+            int[] upsamplingRatios,
+            String normType,
+            int kernelSize,
+            int lastKernelSize,
+            int residualKernelSize,
+            int dilationGrowthRate,
+            boolean useCausalConv,
+            String padMode,
+            int compress,
+            int numLstmLayers,
+            double trimRightRatio,
+            int codebookSize,
+            int codebookDim,
+            boolean useConvShortcut) {
+
+        public static Config fromJson(JsonNode j) {
+            int hidden = j.path("hidden_size").asInt(128);
+            JsonNode dim = j.path("codebook_dim");
+            return new Config(
+                    doubles(j.path("target_bandwidths"), 1.5, 3.0, 6.0, 12.0, 24.0),
+                    j.path("sampling_rate").asInt(24_000),
+                    j.path("audio_channels").asInt(1),
+                    j.path("normalize").asBoolean(false),
+                    j.path("chunk_length_s").isNumber() ? j.path("chunk_length_s").asDouble() : null,
+                    hidden,
+                    j.path("num_filters").asInt(32),
+                    j.path("num_residual_layers").asInt(1),
+                    ints(j.path("upsampling_ratios"), 8, 5, 4, 2),
+                    j.path("norm_type").asText("weight_norm"),
+                    j.path("kernel_size").asInt(7),
+                    j.path("last_kernel_size").asInt(7),
+                    j.path("residual_kernel_size").asInt(3),
+                    j.path("dilation_growth_rate").asInt(2),
+                    j.path("use_causal_conv").asBoolean(true),
+                    j.path("pad_mode").asText("reflect"),
+                    j.path("compress").asInt(2),
+                    j.path("num_lstm_layers").asInt(2),
+                    j.path("trim_right_ratio").asDouble(1.0),
+                    j.path("codebook_size").asInt(1024),
+                    dim.isNumber() ? dim.asInt() : hidden,
+                    j.path("use_conv_shortcut").asBoolean(true));
+        }
+
+        public int hopLength() {
+            int hop = 1;
+            for (int r : upsamplingRatios) hop *= r;
+            return hop;
+        }
+
+        /** Frames per second, rounded up as the reference does (50 for 32 kHz with hop 640). */
+        public int frameRate() {
+            return (int) Math.ceil((double) samplingRate / hopLength());
+        }
+
+        /** How many RVQ layers the checkpoint holds (enough for the largest target bandwidth). */
+        public int numQuantizerLayers() {
+            return (int) Math.floor(1000.0 * targetBandwidths[targetBandwidths.length - 1] / (frameRate() * 10.0));
+        }
+
+        /** Codebooks used at a bandwidth in kbps: each one costs log2(codebook size) bits per frame. */
+        public int codebooksForBandwidth(double bandwidthKbps) {
+            int n = numQuantizerLayers();
+            if (bandwidthKbps > 0) {
+                double bitsPerCodebook = (Math.log(codebookSize) / Math.log(2)) * frameRate();
+                n = Math.min(n, (int) Math.max(1, Math.floor(bandwidthKbps * 1000 / bitsPerCodebook)));
+            }
+            return n;
+        }
+
+        private static double[] doubles(JsonNode n, double... defaults) {
+            if (!n.isArray()) return defaults;
+            double[] out = new double[n.size()];
+            for (int i = 0; i < out.length; i++) out[i] = n.get(i).asDouble();
+            return out;
+        }
+
+        private static int[] ints(JsonNode n, int... defaults) {
+            if (!n.isArray()) return defaults;
+            int[] out = new int[n.size()];
+            for (int i = 0; i < out.length; i++) out[i] = n.get(i).asInt();
+            return out;
+        }
+
+        @Override
+        public String toString() {
+            return "EnCodec.Config[sampling_rate=" + samplingRate + ", channels=" + audioChannels + ", hidden=" + hiddenSize
+                    + ", filters=" + numFilters + ", ratios=" + Arrays.toString(upsamplingRatios) + ", codebooks="
+                    + numQuantizerLayers() + "x" + codebookSize + ", bandwidths=" + Arrays.toString(targetBandwidths) + "]";
+        }
+    }
+
+    private final Config config;
+    private final Compute compute;
+    private final List<Layer> encoder;
+    private final List<Layer> decoder;
+    /** One {@code [codebook_size, dim]} table per RVQ layer, in the compute dtype. */
+    private final Tensor[] codebooks;
+    /** The same tables in F32: nearest-codebook decisions are made in F32 whatever the compute dtype. */
+    private final Tensor[] codebooksF32;
+    private final int numCodebooks;
+
+    public EnCodec(Config config, Weights w) {
+        check(config);
+        this.config = config;
+        this.compute = w.compute();
+        this.encoder = buildEncoder(config, w.pp("encoder").pp("layers"));
+        this.decoder = buildDecoder(config, w.pp("decoder").pp("layers"));
+        int layers = config.numQuantizerLayers();
+        this.codebooks = new Tensor[layers];
+        this.codebooksF32 = new Tensor[layers];
+        for (int i = 0; i < layers; i++) {
+            codebooks[i] = w.pp("quantizer").pp("layers").pp(i).pp("codebook")
+                    .get("embed", config.codebookSize(), config.codebookDim());
+            codebooksF32[i] = codebooks[i].to(ScalarType.Float);
+        }
+        // encode() without a bandwidth uses the first (smallest) target bandwidth.
+        this.numCodebooks = config.codebooksForBandwidth(config.targetBandwidths()[0]);
+    }
+
+    private static void check(Config c) {
+        if (c.normalize()) throw unsupported("normalize=true (per-chunk scales)");
+        if (c.chunkLengthS() != null) throw unsupported("chunk_length_s (chunked encoding with overlap-add)");
+        if (!c.normType().equals("weight_norm")) throw unsupported("norm_type=" + c.normType());
+        if (c.codebookDim() != c.hiddenSize()) {
+            throw new BadInputException("EnCodec config: codebook_dim " + c.codebookDim() + " differs from hidden_size "
+                    + c.hiddenSize() + "; the quantizer has no projection, so they must be equal");
+        }
+        if (Integer.bitCount(c.codebookSize()) != 1) {
+            throw new BadInputException("EnCodec config: codebook_size " + c.codebookSize() + " is not a power of two");
+        }
+        if (!c.useCausalConv() && c.trimRightRatio() != 1.0) {
+            throw new BadInputException("EnCodec config: trim_right_ratio != 1.0 only makes sense with use_causal_conv");
+        }
+    }
+
+    private static BadInputException unsupported(String what) {
+        return new BadInputException("EnCodec config: " + what + " is not supported (MusicGen's EnCodec does not use it)");
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** Codebooks that {@link #encode} produces (from the first target bandwidth). */
+    public int numCodebooks() {
+        return numCodebooks;
+    }
+
+    public int codebookSize() {
+        return config.codebookSize();
+    }
+
+    public int samplingRate() {
+        return config.samplingRate();
+    }
+
+    public int hopLength() {
+        return config.hopLength();
+    }
+
+    public int frameRate() {
+        return config.frameRate();
+    }
+
+    // ---------------------------------------------------------------- encoding
+
+    /** Audio {@code [B, channels, N]} to latents {@code [B, hidden, ceil(N / hop)]}. */
+    public Tensor encodeLatent(Tensor audio) {
+        if (audio.dim() != 3 || audio.size(1) != config.audioChannels() || audio.size(2) < 1) {
+            throw new BadInputException("EnCodec: audio must have shape [batch, " + config.audioChannels()
+                    + ", samples], got " + Tensors.shape(audio));
+        }
+        Tensor x = audio.to(compute.device(), compute.dtype());
+        for (Layer layer : encoder) x = layer.forward(x);
+        return x;
+    }
+
+    /** Residual vector quantisation: per layer the nearest codebook entry of what earlier layers left over. */
+    public Tensor quantize(Tensor latent) {
+        long batch = latent.size(0), frames = latent.size(2);
+        Tensor residual = latent.to(ScalarType.Float).permute(0, 2, 1).reshape(-1, config.hiddenSize());
+        TensorVector codes = new TensorVector();
+        for (int k = 0; k < numCodebooks; k++) {
+            Tensor embed = codebooksF32[k];
+            // ||r||^2 - 2 r.e + ||e||^2, in the reference's order of operations.
+            Tensor dist = residual.pow(Tensors.scalar(2)).sum(new long[]{1}, true, new ScalarTypeOptional())
+                    .sub(residual.matmul(embed.t()).mul(Tensors.scalar(2)))
+                    .add(embed.pow(Tensors.scalar(2)).sum(new long[]{1}, false, new ScalarTypeOptional()));
+            Tensor index = torch.argmin(dist, new LongOptional(1), false);
+            residual = residual.sub(torch.embedding(embed, index));
+            codes.push_back(index.view(batch, frames));
+        }
+        return torch.stack(codes, 1);
+    }
+
+    /** Audio {@code [B, channels, N]} to codes {@code [B, K, ceil(N / hop)]}. */
+    public Tensor encode(Tensor audio) {
+        return quantize(encodeLatent(audio));
+    }
+
+    // ---------------------------------------------------------------- decoding
+
+    /** The codebook vector of every code: {@code [K, B, hidden, frames]}. */
+    public Tensor codebookVectors(Tensor codes) {
+        checkCodes(codes);
+        TensorVector vectors = new TensorVector();
+        for (int k = 0; k < codes.size(1); k++) {
+            vectors.push_back(torch.embedding(codebooks[k], codes.select(1, k)).permute(0, 2, 1));
+        }
+        return torch.stack(vectors, 0);
+    }
+
+    /** The quantised latent {@code [B, hidden, frames]}: the sum of the codebook vectors. */
+    public Tensor dequantize(Tensor codes) {
+        Tensor vectors = codebookVectors(codes);
+        // Summed one codebook after the other, as the reference does.
+        Tensor sum = vectors.select(0, 0);
+        for (int k = 1; k < vectors.size(0); k++) sum = sum.add(vectors.select(0, k));
+        return sum;
+    }
+
+    /** Codes {@code [B, K, frames]} (K up to the number of RVQ layers) to audio {@code [B, channels, frames * hop]}. */
+    public Tensor decode(Tensor codes) {
+        Tensor x = dequantize(codes);
+        for (Layer layer : decoder) x = layer.forward(x);
+        return x;
+    }
+
+    /** As {@link #decode(Tensor)}, cut to {@code length} samples (the input length, as the reference's forward does). */
+    public Tensor decode(Tensor codes, long length) {
+        Tensor audio = decode(codes);
+        return length < audio.size(2) ? audio.narrow(2, 0, length) : audio;
+    }
+
+    private void checkCodes(Tensor codes) {
+        if (codes.dim() != 3 || codes.size(1) < 1 || codes.size(1) > codebooks.length) {
+            throw new BadInputException("EnCodec: codes must have shape [batch, K <= " + codebooks.length
+                    + ", frames], got " + Tensors.shape(codes));
+        }
+        if (codes.numel() > 0) {
+            long min = codes.min().item_long(), max = codes.max().item_long();
+            if (min < 0 || max >= config.codebookSize()) {
+                throw new BadInputException("EnCodec: codes must lie in [0, " + config.codebookSize() + "), got ["
+                        + min + ", " + max + "]");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- network
+
+    /**
+     * The encoder's layer list mirrors the reference's ModuleList, ELUs included, because the checkpoint names
+     * layers by their index in it.
+     */
+    private static List<Layer> buildEncoder(Config c, Weights w) {
+        List<Layer> layers = new ArrayList<>();
+        layers.add(new Conv(c, w.pp(layers.size()), c.audioChannels(), c.numFilters(), c.kernelSize(), 1, 1));
+        int channels = c.numFilters();
+        int[] ratios = c.upsamplingRatios();
+        for (int i = ratios.length - 1; i >= 0; i--) {
+            for (int j = 0; j < c.numResidualLayers(); j++) {
+                layers.add(new ResnetBlock(c, w.pp(layers.size()), channels, pow(c.dilationGrowthRate(), j)));
+            }
+            layers.add(EnCodec::elu);
+            layers.add(new Conv(c, w.pp(layers.size()), channels, channels * 2, ratios[i] * 2, ratios[i], 1));
+            channels *= 2;
+        }
+        layers.add(new Lstm(c, w.pp(layers.size()), channels));
+        layers.add(EnCodec::elu);
+        layers.add(new Conv(c, w.pp(layers.size()), channels, c.hiddenSize(), c.lastKernelSize(), 1, 1));
+        return layers;
+    }
+
+    private static List<Layer> buildDecoder(Config c, Weights w) {
+        List<Layer> layers = new ArrayList<>();
+        int channels = c.numFilters() << c.upsamplingRatios().length;
+        layers.add(new Conv(c, w.pp(layers.size()), c.hiddenSize(), channels, c.kernelSize(), 1, 1));
+        layers.add(new Lstm(c, w.pp(layers.size()), channels));
+        for (int ratio : c.upsamplingRatios()) {
+            layers.add(EnCodec::elu);
+            layers.add(new ConvTranspose(c, w.pp(layers.size()), channels, channels / 2, ratio * 2, ratio));
+            channels /= 2;
+            for (int j = 0; j < c.numResidualLayers(); j++) {
+                layers.add(new ResnetBlock(c, w.pp(layers.size()), channels, pow(c.dilationGrowthRate(), j)));
+            }
+        }
+        layers.add(EnCodec::elu);
+        layers.add(new Conv(c, w.pp(layers.size()), c.numFilters(), c.audioChannels(), c.lastKernelSize(), 1, 1));
+        return layers;
+    }
+
+    private static int pow(int base, int exponent) {
+        int p = 1;
+        for (int i = 0; i < exponent; i++) p *= base;
+        return p;
+    }
+
+    private static Tensor elu(Tensor x) {
+        return torch.elu(x);
+    }
+
+    private interface Layer {
+        Tensor forward(Tensor x);
+    }
+
+    /**
+     * Conv1d that pads its input itself: by (effective kernel - stride) in total, split so that the output keeps
+     * ceil(length / stride) frames, plus the extra right padding that makes the last window complete.
+     */
+    private static final class Conv implements Layer {
+        private final Tensor weight;
+        private final TensorOptional bias;
+        private final long stride, dilation, kernel, paddingTotal;
+        private final boolean causal;
+        private final String padMode;
+
+        Conv(Config c, Weights w, int in, int out, int kernelSize, int stride, int dilation) {
+            this.weight = w.pp("conv").weightNorm(out, in, kernelSize);
+            this.bias = new TensorOptional(w.pp("conv").get("bias", out));
+            this.stride = stride;
+            this.dilation = dilation;
+            this.kernel = (long) (kernelSize - 1) * dilation + 1;
+            this.paddingTotal = kernel - stride;
+            this.causal = c.useCausalConv();
+            this.padMode = c.padMode();
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            long length = x.size(-1);
+            // Frames the padded input yields, rounded up, then the length that fits exactly that many windows.
+            long frames = ceilDiv(length - kernel + paddingTotal, stride) + 1;
+            long extra = (frames - 1) * stride + kernel - paddingTotal - length;
+            long right = causal ? 0 : paddingTotal / 2;
+            long left = paddingTotal - right;
+            Tensor padded = pad(x, left, right + extra, padMode);
+            return torch.conv1d(padded, weight, bias, new long[]{stride}, new long[]{0}, new long[]{dilation}, 1);
+        }
+
+        private static long ceilDiv(long a, long b) {
+            return -Math.floorDiv(-a, b);
+        }
+
+        /** Reflect padding needs more samples than it pads; short inputs get zeros appended first, removed after. */
+        private static Tensor pad(Tensor x, long left, long right, String mode) {
+            if (left == 0 && right == 0) return x;
+            if (!mode.equals("reflect")) return torch.pad(x, new long[]{left, right}, mode, new DoubleOptional(0.0));
+            long length = x.size(-1);
+            long zeros = Math.max(left, right) >= length ? Math.max(left, right) - length + 1 : 0;
+            if (zeros > 0) x = torch.pad(x, new long[]{0, zeros}, "constant", new DoubleOptional(0.0));
+            Tensor padded = torch.pad(x, new long[]{left, right}, "reflect", new DoubleOptional());
+            return zeros > 0 ? padded.narrow(-1, 0, padded.size(-1) - zeros) : padded;
+        }
+    }
+
+    /** ConvTranspose1d that trims (kernel - stride) samples again, so that each frame yields exactly stride samples. */
+    private static final class ConvTranspose implements Layer {
+        private final Tensor weight;
+        private final TensorOptional bias;
+        private final long stride, trimLeft, trimRight;
+
+        ConvTranspose(Config c, Weights w, int in, int out, int kernelSize, int stride) {
+            // Weight norm of a transposed conv normalises per input channel (its weight's dim 0).
+            this.weight = w.pp("conv").weightNorm(in, out, kernelSize);
+            this.bias = new TensorOptional(w.pp("conv").get("bias", out));
+            this.stride = stride;
+            long total = kernelSize - stride;
+            this.trimRight = c.useCausalConv() ? (long) Math.ceil(total * c.trimRightRatio()) : total / 2;
+            this.trimLeft = total - trimRight;
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            Tensor y = torch.conv_transpose1d(x, weight, bias, new long[]{stride}, new long[]{0}, new long[]{0}, 1, 1);
+            return y.narrow(-1, trimLeft, y.size(-1) - trimLeft - trimRight);
+        }
+    }
+
+    /** A stacked unidirectional LSTM over time with a residual connection around it; zero initial state. */
+    private static final class Lstm implements Layer {
+        private final TensorVector params = new TensorVector();
+        private final int layers, dim;
+
+        Lstm(Config c, Weights w, int dim) {
+            this.layers = c.numLstmLayers();
+            this.dim = dim;
+            Weights lw = w.pp("lstm");
+            for (int l = 0; l < layers; l++) {
+                // libtorch expects w_ih, w_hh, b_ih, b_hh per layer (gate order i, f, g, o as stored).
+                params.push_back(lw.get("weight_ih_l" + l, 4L * dim, dim));
+                params.push_back(lw.get("weight_hh_l" + l, 4L * dim, dim));
+                params.push_back(lw.get("bias_ih_l" + l, 4L * dim));
+                params.push_back(lw.get("bias_hh_l" + l, 4L * dim));
+            }
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            Tensor seq = x.permute(2, 0, 1); // [time, batch, channels]
+            Tensor zeros = seq.new_zeros(layers, seq.size(1), dim);
+            Tensor out = torch.lstm(seq, new TensorVector(zeros, zeros), params, true, layers, 0.0, false, false, false).get0();
+            return out.add(seq).permute(1, 2, 0);
+        }
+    }
+
+    /** SEANet residual block: ELU, dilated conv to channels/compress, ELU, 1x1 conv back, plus the shortcut. */
+    private static final class ResnetBlock implements Layer {
+        private final Conv first, second, shortcut;
+
+        ResnetBlock(Config c, Weights w, int dim, int dilation) {
+            int hidden = dim / c.compress();
+            // Indices 1 and 3 of the block list; 0 and 2 are the ELUs.
+            this.first = new Conv(c, w.pp("block").pp(1), dim, hidden, c.residualKernelSize(), 1, dilation);
+            this.second = new Conv(c, w.pp("block").pp(3), hidden, dim, 1, 1, 1);
+            this.shortcut = c.useConvShortcut() ? new Conv(c, w.pp("shortcut"), dim, dim, 1, 1, 1) : null;
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            Tensor h = second.forward(elu(first.forward(elu(x))));
+            return (shortcut != null ? shortcut.forward(x) : x).add(h);
+        }
+    }
+}
