@@ -14,7 +14,6 @@ final class EnCodecGolden {
     static void run(GoldenCase c) {
         try (ModelFolder folder = ModelFolder.open(c.dir())) {
             EnCodec codec = new EnCodec(EnCodec.Config.fromJson(folder.config()), folder.weights(Compute.cpu()));
-            // The case caches its io tensors on first use; loaded inside the scope they would die with it.
             Tensor input = c.io("input_values");
             try (PointerScope scope = new PointerScope()) {
                 Tensor latent = codec.encodeLatent(input);

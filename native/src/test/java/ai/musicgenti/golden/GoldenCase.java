@@ -56,7 +56,11 @@ public final class GoldenCase {
 
     /** Any tensor of the io file: an input, or an expected output that feeds a later stage. */
     public Tensor io(String tensor) {
-        if (io == null) io = Safetensors.readAll(dir.resolve(spec.path("io").asText("io.safetensors")));
+        if (io == null) {
+            io = Safetensors.readAll(dir.resolve(spec.path("io").asText("io.safetensors")));
+            // cached for the whole case: a PointerScope open at first use must not free them when it closes
+            io.values().forEach(Tensor::retainReference);
+        }
         Tensor t = io.get(tensor);
         if (t == null) fail(name + ": io file has no tensor '" + tensor + "'");
         return t;
