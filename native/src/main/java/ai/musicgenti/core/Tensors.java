@@ -12,7 +12,8 @@ import java.util.Arrays;
 
 /** Moving data between Java arrays and libtorch tensors, and the scalars ops take. */
 public final class Tensors {
-    private static final Device CPU = new Device("cpu");
+    // retained: if this class is first used inside a PointerScope, closing that scope must not free the constant
+    private static final Device CPU = new Device("cpu").retainReference();
 
     private Tensors() {
     }
