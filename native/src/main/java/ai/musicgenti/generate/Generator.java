@@ -108,10 +108,11 @@ public final class Generator {
         Tensor forced = DelayPattern.forcedTokens(b, k, length, c.specialToken(), prompt).to(device, ScalarType.Long);
         Tensor sequence = forced.masked_fill(forced.eq(scalar(DelayPattern.DECIDE)), scalar(c.specialToken()));
 
-        Tensor states = encoderHiddenStates, mask = encoderMask;
+        Tensor states = encoderHiddenStates.to(device, decoder.compute().dtype());
+        Tensor mask = encoderMask == null ? null : encoderMask.to(device, ScalarType.Long);
         if (guided) {
             // The unconditional half: no text at all. Zero states and a zero mask make its cross-attention exactly 0.
-            if (mask == null) mask = torch.ones(new long[]{b, encoderHiddenStates.size(1)}, decoder.compute().longs());
+            if (mask == null) mask = torch.ones(new long[]{b, states.size(1)}, decoder.compute().longs());
             states = torch.cat(new TensorVector(states, torch.zeros_like(states)), 0);
             mask = torch.cat(new TensorVector(mask, torch.zeros_like(mask)), 0);
         }
