@@ -85,9 +85,9 @@ final class BenchCommand implements Callable<Integer> {
         Tensor ids = torch.randint(2, 1000, new long[]{batch, textTokens}, compute.longs());
         Tensor mask = torch.ones_like(ids);
         Tensor states = model.condition(ids, mask);
-        Generator.Settings warm = new Generator.Settings(warmup, 3.0, true, 250, 0.0, 1.0, 1);
+        Generator.Settings warm = Generator.Settings.sampling(warmup, 3.0, 250, 1.0, 1.0, 1);
         Generator.generate(model.decoder(), states, mask, warm, null);
-        Generator.Settings timed = new Generator.Settings(steps, 3.0, true, 250, 0.0, 1.0, 1);
+        Generator.Settings timed = Generator.Settings.sampling(steps, 3.0, 250, 1.0, 1.0, 1);
         long before = Pointer.physicalBytes();
         long t0 = System.nanoTime();
         Generator.generate(model.decoder(), states, mask, timed, null);

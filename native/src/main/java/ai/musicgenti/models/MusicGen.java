@@ -101,7 +101,6 @@ public final class MusicGen {
 
     /** The audio codes [B,K,frames] inside a generated delayed sequence. */
     public Tensor audioCodes(Tensor delayed) {
-        long frames = delayed.size(2) - config.decoder().numCodebooks();
-        return DelayPattern.undo(delayed, frames);
+        return DelayPattern.undo(delayed, DelayPattern.frames((int) delayed.size(2), config.decoder().numCodebooks()));
     }
 }

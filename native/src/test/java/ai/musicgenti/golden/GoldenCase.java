@@ -107,6 +107,7 @@ public final class GoldenCase {
                     worstExcess = diff - tol;
                 }
             }
+            System.out.printf("%s: max |diff| %.3g%n", what, maxDiff);
             if (worst >= 0) {
                 fail(what + ": element " + worst + " is " + a[worst] + ", reference " + e[worst]
                         + " (max |diff| " + maxDiff + ", tolerance " + c + ")");

@@ -8,11 +8,12 @@ import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.train.CodebookLoss;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.LongStream;
 
 /**
  * Kind {@code musicgen}: teacher forcing ({@code tf.*}), CFG greedy generation ({@code gen.*}) and the
@@ -43,26 +44,47 @@ final class MusicGenGolden {
 
     /** The gen.* checks of a case (all of them in {@code musicgen}, a subset in {@code musicgen_generate}). */
     static void generation(GoldenCase c, MusicGen model) {
-        Generator.Settings greedy = new Generator.Settings((int) c.ioLong("gen.max_new_tokens"),
-                c.ioDouble("gen.guidance_scale"), false, 0, 1.0, 1.0, 0);
-        List<Tensor> raw = new ArrayList<>(), scores = new ArrayList<>(), tokens = new ArrayList<>();
-        // step tensors die with the step's scope: keep copies
+        Generator.Settings greedy = Generator.Settings.greedy((int) c.ioLong("gen.max_new_tokens"), c.ioDouble("gen.guidance_scale"));
+        List<float[]> raw = new ArrayList<>(), scores = new ArrayList<>();
+        List<long[]> tokens = new ArrayList<>();
+        long[][] shapes = new long[2][];
+        // step tensors die with the step's PointerScope (and so would tensors made from them): keep Java arrays
         Tensor delayed = model.generate(c.io("gen.input_ids"), c.io("gen.attention_mask"), greedy, (step, cond, uncond, score, token) -> {
-            raw.add(torch.stack(new org.bytedeco.pytorch.TensorVector(copy(cond), copy(uncond))));
-            scores.add(copy(score));
-            tokens.add(Tensors.longs(Tensors.toLongs(token), token.shape()));
+            float[] cv = Tensors.toFloats(cond), uv = Tensors.toFloats(uncond);
+            float[] both = Arrays.copyOf(cv, cv.length + uv.length);
+            System.arraycopy(uv, 0, both, cv.length, uv.length);
+            raw.add(both);
+            scores.add(Tensors.toFloats(score));
+            tokens.add(Tensors.toLongs(token));
+            shapes[0] = score.shape();
+            shapes[1] = token.shape();
         });
-        if (c.hasCheck("gen.cfg_raw_logits")) c.check("gen.cfg_raw_logits", torch.stack(new org.bytedeco.pytorch.TensorVector(raw.toArray(new Tensor[0]))));
-        if (c.hasCheck("gen.cfg_scores")) c.check("gen.cfg_scores", torch.stack(new org.bytedeco.pytorch.TensorVector(scores.toArray(new Tensor[0]))));
-        c.check("gen.greedy_tokens", torch.stack(new org.bytedeco.pytorch.TensorVector(tokens.toArray(new Tensor[0]))));
+        int steps = tokens.size();
+        if (c.hasCheck("gen.cfg_raw_logits")) c.check("gen.cfg_raw_logits", Tensors.floats(concat(raw), prepend(steps, 2, shapes[0])));
+        if (c.hasCheck("gen.cfg_scores")) c.check("gen.cfg_scores", Tensors.floats(concat(scores), prepend(steps, shapes[0])));
+        c.check("gen.greedy_tokens", Tensors.longs(tokens.stream().flatMapToLong(LongStream::of).toArray(), prepend(steps, shapes[1])));
         c.check("gen.delayed_sequence", delayed);
         Tensor codes = model.audioCodes(delayed);
         c.check("gen.audio_codes", codes);
         c.check("gen.audio_values", model.audioEncoder().decode(codes));
     }
 
-    private static Tensor copy(Tensor t) {
-        return Tensors.floats(Tensors.toFloats(t), t.shape());
+    private static float[] concat(List<float[]> parts) {
+        float[] out = new float[parts.stream().mapToInt(p -> p.length).sum()];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+
+    private static long[] prepend(long first, long[] rest) {
+        return LongStream.concat(LongStream.of(first), LongStream.of(rest)).toArray();
+    }
+
+    private static long[] prepend(long first, long second, long[] rest) {
+        return prepend(first, prepend(second, rest));
     }
 
     private static void textualInversion(GoldenCase c, MusicGen model) {

@@ -26,22 +26,16 @@ final class T5EncoderGolden {
             T5Encoder encoder = new T5Encoder(T5Encoder.Config.fromJson(folder.config()), folder.weights(Compute.cpu()));
             try (PointerScope scope = new PointerScope()) {
                 T5Encoder.Output out = encoder.forward(encoder.embed(ids), mask, true);
-                check(c, "last_hidden_state", out.lastHiddenState());
-                check(c, "last_hidden_state", encoder.forward(ids, mask));
+                c.check("last_hidden_state", out.lastHiddenState());
+                c.check("last_hidden_state", encoder.forward(ids, mask));
                 List<Tensor> hidden = out.hiddenStates();
-                check(c, "hidden_states", torch.stack(new TensorVector(hidden.toArray(new Tensor[0])), 0));
+                c.check("hidden_states", torch.stack(new TensorVector(hidden.toArray(new Tensor[0])), 0));
 
                 long tokens = ids.size(1);
-                check(c, "position_bias", encoder.positionBias(tokens, tokens));
+                c.check("position_bias", encoder.positionBias(tokens, tokens));
 
-                check(c, "embeds.last_hidden_state", encoder.forward(embeds, embedsMask, false).lastHiddenState());
+                c.check("embeds.last_hidden_state", encoder.forward(embeds, embedsMask, false).lastHiddenState());
             }
         }
-    }
-
-    private static void check(GoldenCase c, String output, Tensor actual) {
-        double maxDiff = actual.sub(c.io(output)).abs().max().item_double();
-        System.out.printf("%s / %s: max |diff| %.3g%n", c.name(), output, maxDiff);
-        c.check(output, actual);
     }
 }
