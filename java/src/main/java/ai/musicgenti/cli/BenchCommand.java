@@ -52,7 +52,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--ti-steps", defaultValue = "2", description = "Timed textual-inversion steps (after one untimed; default: ${DEFAULT-VALUE}).")
     int tiSteps;
 
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (0 = libtorch's default; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (0 = one: BLAS keeps the cores, see README; default: ${DEFAULT-VALUE}).")
     int threads;
 
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
@@ -63,7 +63,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (threads > 0) torch.set_num_threads(threads);
+        Compute.configureThreads(threads);
         Compute compute = Compute.choose(device, dtype);
         MusicGen.Config config;
         try (InputStream in = BenchCommand.class.getResourceAsStream("/shapes/musicgen-" + shape.toLowerCase(Locale.ROOT) + ".json")) {
@@ -126,7 +126,7 @@ final class BenchCommand implements Callable<Integer> {
             if (i > 0) total += seconds(t0);
         }
         System.out.printf(Locale.ROOT, "ti-step    %d frames (%.1f s of audio), %d learned tokens, forward+backward through T5 and the decoder: %.2f s/step (loss %.3f)%n",
-                tiFrames, tiFrames / model.audioEncoder().frameRate(), tiTokens, total / Math.max(1, tiSteps), loss);
+                tiFrames, tiFrames / (double) model.audioEncoder().frameRate(), tiTokens, total / Math.max(1, tiSteps), loss);
     }
 
     private static double seconds(long t0) {

@@ -2,6 +2,7 @@ package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.Weights;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.DoubleOptional;
@@ -185,8 +186,8 @@ public final class MusicGenDecoder {
         for (Layer layer : layers) {
             Tensor crossK = null, crossV = null;
             if (encoderHiddenStates != null) {
-                crossK = heads(torch.linear(encoderHiddenStates, layer.crossK));
-                crossV = heads(torch.linear(encoderHiddenStates, layer.crossV));
+                crossK = heads(Ops.linear(encoderHiddenStates, layer.crossK));
+                crossV = heads(Ops.linear(encoderHiddenStates, layer.crossV));
             }
             h = block(layer, h, selfAttentionFull(layer, layer.selfNorm.apply(h)), crossK, crossV, crossMask);
         }
@@ -222,8 +223,8 @@ public final class MusicGenDecoder {
                     selfK[i] = torch.zeros(shape, compute.floats());
                     selfV[i] = torch.zeros(shape, compute.floats());
                     if (encoderHiddenStates != null) {
-                        crossK[i] = heads(torch.linear(encoderHiddenStates, layers[i].crossK));
-                        crossV[i] = heads(torch.linear(encoderHiddenStates, layers[i].crossV));
+                        crossK[i] = heads(Ops.linear(encoderHiddenStates, layers[i].crossK));
+                        crossV[i] = heads(Ops.linear(encoderHiddenStates, layers[i].crossV));
                     }
                 }
                 crossMask = crossMask(encoderMask);
@@ -280,12 +281,12 @@ public final class MusicGenDecoder {
             for (int i = 0; i < layers.length; i++) {
                 Layer layer = layers[i];
                 Tensor x = layer.selfNorm.apply(h);
-                Tensor k = heads(torch.linear(x, layer.selfK)), v = heads(torch.linear(x, layer.selfV));
+                Tensor k = heads(Ops.linear(x, layer.selfK)), v = heads(Ops.linear(x, layer.selfV));
                 cache.selfK[i].narrow(2, past, t).copy_(k);
                 cache.selfV[i].narrow(2, past, t).copy_(v);
                 Tensor keys = cache.selfK[i].narrow(2, 0, past + t), values = cache.selfV[i].narrow(2, 0, past + t);
-                Tensor attn = attend(heads(torch.linear(x, layer.selfQ)), keys, values, causal, false);
-                Tensor selfOut = torch.linear(mergeHeads(attn), layer.selfOut);
+                Tensor attn = attend(heads(Ops.linear(x, layer.selfQ)), keys, values, causal, false);
+                Tensor selfOut = Ops.linear(mergeHeads(attn), layer.selfOut);
                 h = block(layer, h, selfOut,
                         cache.crossK == null ? null : cache.crossK[i], cache.crossV == null ? null : cache.crossV[i],
                         cache.crossMask);
@@ -309,18 +310,18 @@ public final class MusicGenDecoder {
     private Tensor block(Layer layer, Tensor h, Tensor selfOut, Tensor crossK, Tensor crossV, Tensor crossMask) {
         h = h.add(selfOut);
         if (crossK != null) {
-            Tensor q = heads(torch.linear(layer.crossNorm.apply(h), layer.crossQ));
-            h = h.add(torch.linear(mergeHeads(attend(q, crossK, crossV, crossMask, false)), layer.crossOut));
+            Tensor q = heads(Ops.linear(layer.crossNorm.apply(h), layer.crossQ));
+            h = h.add(Ops.linear(mergeHeads(attend(q, crossK, crossV, crossMask, false)), layer.crossOut));
         }
-        Tensor x = torch.linear(layer.ffnNorm.apply(h), layer.fc1);
-        return h.add(torch.linear(activation(x), layer.fc2));
+        Tensor x = Ops.linear(layer.ffnNorm.apply(h), layer.fc1);
+        return h.add(Ops.linear(activation(x), layer.fc2));
     }
 
     private Tensor selfAttentionFull(Layer layer, Tensor x) {
-        Tensor q = heads(torch.linear(x, layer.selfQ));
-        Tensor k = heads(torch.linear(x, layer.selfK));
-        Tensor v = heads(torch.linear(x, layer.selfV));
-        return torch.linear(mergeHeads(attend(q, k, v, null, true)), layer.selfOut);
+        Tensor q = heads(Ops.linear(x, layer.selfQ));
+        Tensor k = heads(Ops.linear(x, layer.selfK));
+        Tensor v = heads(Ops.linear(x, layer.selfV));
+        return Ops.linear(mergeHeads(attend(q, k, v, null, true)), layer.selfOut);
     }
 
     private Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
@@ -338,7 +339,7 @@ public final class MusicGenDecoder {
 
     private Tensor logits(Tensor h) {
         long b = h.size(0), t = h.size(1);
-        return torch.linear(finalNorm.apply(h), lmHeads)
+        return Ops.linear(finalNorm.apply(h), lmHeads)
                 .view(b, t, config.numCodebooks(), config.vocabSize()).permute(0, 2, 1, 3);
     }
 
