@@ -1,12 +1,15 @@
 package ai.musicgenti.cli;
 
+import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.generate.Generator;
 import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.train.CodebookLoss;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
@@ -17,6 +20,8 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -28,7 +33,8 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure decode steps/s (with guidance) and one textual-inversion step on a randomly initialised model of a real MusicGen shape.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--shape", defaultValue = "small", description = "Model shape: small, medium or large (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--shape", defaultValue = "small",
+            description = "Model shape: small, medium, large, or the path of a MusicGen config.json (default: ${DEFAULT-VALUE}).")
     String shape;
 
     @Option(names = "--steps", defaultValue = "50", description = "Timed decode steps (50 = one second of audio; default: ${DEFAULT-VALUE}).")
@@ -65,15 +71,11 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Compute.configureThreads(threads);
         Compute compute = Compute.choose(device, dtype);
-        MusicGen.Config config;
-        try (InputStream in = BenchCommand.class.getResourceAsStream("/shapes/musicgen-" + shape.toLowerCase(Locale.ROOT) + ".json")) {
-            if (in == null) throw new ai.musicgenti.core.BadInputException("--shape " + shape + ": unknown; use small, medium or large");
-            config = MusicGen.Config.fromJson(new ObjectMapper().readTree(in));
-        }
+        MusicGen.Config config = MusicGen.Config.fromJson(shapeConfig());
         torch.manual_seed(0);
         long t0 = System.nanoTime();
         MusicGen model = new MusicGen(config, Weights.random(compute));
-        System.out.printf(Locale.ROOT, "model      musicgen-%s shape, random weights, %s, %d libtorch threads, OPENBLAS_NUM_THREADS=%s (built in %.1f s)%n",
+        System.out.printf(Locale.ROOT, "model      %s shape, random weights, %s, %d libtorch threads, OPENBLAS_NUM_THREADS=%s (built in %.1f s)%n",
                 shape, compute, torch.get_num_threads(), System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset"), seconds(t0));
 
         decode(model, compute);
@@ -81,11 +83,22 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    private JsonNode shapeConfig() throws IOException {
+        Path file = Path.of(shape);
+        if (Files.isRegularFile(file)) return ModelFolder.readJson(file, true);
+        try (InputStream in = BenchCommand.class.getResourceAsStream("/shapes/musicgen-" + shape.toLowerCase(Locale.ROOT) + ".json")) {
+            if (in == null) {
+                throw new BadInputException("--shape " + shape + ": neither small, medium, large nor a config.json file; use one of those");
+            }
+            return new ObjectMapper().readTree(in);
+        }
+    }
+
     private void decode(MusicGen model, Compute compute) {
-        Tensor ids = torch.randint(2, 1000, new long[]{batch, textTokens}, compute.longs());
+        Tensor ids = torch.randint(2, model.config().text().vocabSize(), new long[]{batch, textTokens}, compute.longs());
         Tensor mask = torch.ones_like(ids);
         Tensor states = model.condition(ids, mask);
-        Generator.Settings warm = Generator.Settings.sampling(warmup, 3.0, 250, 1.0, 1.0, 1);
+        Generator.Settings warm = Generator.Settings.sampling(Math.max(warmup, model.config().decoder().numCodebooks()), 3.0, 250, 1.0, 1.0, 1);
         Generator.generate(model.decoder(), states, mask, warm, null);
         Generator.Settings timed = Generator.Settings.sampling(steps, 3.0, 250, 1.0, 1.0, 1);
         long before = Pointer.physicalBytes();
@@ -103,7 +116,7 @@ final class BenchCommand implements Callable<Integer> {
         int k = model.config().decoder().numCodebooks();
         long vocab = model.config().decoder().vocabSize();
         long width = model.config().text().dModel();
-        Tensor ids = torch.randint(2, 1000, new long[]{1, textTokens + tiTokens}, compute.longs());
+        Tensor ids = torch.randint(2, model.config().text().vocabSize(), new long[]{1, textTokens + tiTokens}, compute.longs());
         Tensor mask = torch.ones_like(ids);
         long[] pos = new long[tiTokens];
         for (int i = 0; i < tiTokens; i++) pos[i] = textTokens / 2 + i;
