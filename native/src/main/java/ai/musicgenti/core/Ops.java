@@ -8,12 +8,12 @@ import org.bytedeco.pytorch.global.torch;
 public final class Ops {
     /**
      * Up to this many rows, a CPU projection runs as one matrix-vector product per row. OpenBLAS packs the whole
-     * weight matrix on every GEMM call, which for a handful of rows (a decode step: conditional and unconditional
-     * row) costs more than streaming the weights once per row: measured on the musicgen-small decoder weights,
-     * 2 rows take 117 ms as matrix-vector products against 208 ms as one GEMM, 4 rows 168 against 195; from 8 rows
-     * on GEMM wins.
+     * weight matrix on every GEMM call, which for a handful of rows (a decode step: a conditional and an
+     * unconditional row) costs more than streaming the weights once per row; from about 8 rows on GEMM wins. The
+     * crossover depends on the CPU, so the system property {@code musicgen.cpu.gemvMaxRows} can move it (0 = always
+     * GEMM); {@code musicgen-ti bench} shows the effect (README).
      */
-    private static final int CPU_GEMV_MAX_ROWS = 4;
+    private static final int CPU_GEMV_MAX_ROWS = Integer.getInteger("musicgen.cpu.gemvMaxRows", 4);
 
     private Ops() {
     }
