@@ -48,6 +48,17 @@ public final class Generator {
             }
         }
 
+        /**
+         * The checkpoint's {@code generation_config.json} with HF's defaults for absent keys (greedy, no guidance,
+         * top-k 50); the length comes from {@code max_new_tokens}, else {@code max_length} less the start token.
+         */
+        public static Settings fromGenerationConfig(com.fasterxml.jackson.databind.JsonNode gc, long seed) {
+            int maxNew = gc.path("max_new_tokens").isNumber() ? gc.path("max_new_tokens").asInt()
+                    : gc.path("max_length").asInt(20) - 1;
+            return new Settings(maxNew, gc.path("guidance_scale").asDouble(1.0), gc.path("do_sample").asBoolean(false),
+                    gc.path("top_k").asInt(50), gc.path("top_p").asDouble(1.0), gc.path("temperature").asDouble(1.0), seed);
+        }
+
         public static Settings greedy(int maxNewTokens, double guidanceScale) {
             return new Settings(maxNewTokens, guidanceScale, false, 0, 1.0, 1.0, 0);
         }

@@ -201,6 +201,21 @@ class GeneratorTest {
         assertEquals(12, Generator.maxNewTokensFor(9 / 2000.0, 2000, 4));
     }
 
+    @Test
+    void defaultsComeFromTheCheckpointsGenerationConfig() throws Exception {
+        Generator.Settings s = Generator.Settings.fromGenerationConfig(ModelFolder.readJson(
+                Golden.firstOfKind("musicgen_generate").dir().resolve("generation_config.json"), true), 9);
+        assertTrue(s.sample());
+        assertEquals(3.0, s.guidanceScale());
+        assertEquals(50, s.topK());
+        assertEquals(250, s.maxNewTokens());
+        Generator.Settings hf = Generator.Settings.fromGenerationConfig(
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"max_length\": 1500}"), 0);
+        assertFalse(hf.sample());
+        assertEquals(1499, hf.maxNewTokens());
+        assertEquals(1.0, hf.guidanceScale());
+    }
+
     private static double maxDiff(float[] a, float[] b) {
         assertEquals(a.length, b.length);
         double m = 0;
