@@ -32,7 +32,7 @@ public record Compute(Device device, ScalarType dtype) {
         } else if (d.equals("cuda") || d.startsWith("cuda:")) {
             if (!cudaAvailable) {
                 throw new BadInputException("--device " + device + ": no CUDA device is visible to libtorch; use --device cpu,"
-                        + " or build with -Pcuda on a machine with an NVIDIA driver");
+                        + " or run a ./mvnw -Pcuda build on a machine with an NVIDIA GPU and driver");
             }
             dev = new Device(d);
         } else {
