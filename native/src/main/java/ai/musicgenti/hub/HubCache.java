@@ -159,9 +159,11 @@ final class HubCache {
     static BadInputException cannotWrite(Path file, IOException e) {
         String reason = e instanceof AccessDeniedException ? "permission denied"
                 : e instanceof NoSuchFileException ? "its folder is missing"
-                : e instanceof FileSystemException fs ? String.valueOf(fs.getReason())
+                : e instanceof FileAlreadyExistsException ? "a file is in the way"
+                : e instanceof FileSystemException fs && fs.getReason() != null ? fs.getReason()
                 : String.valueOf(e.getMessage());
-        return new BadInputException(file + ": cannot write (" + reason + "); free some space or fix the permissions, "
+        Path where = e instanceof FileSystemException fs && fs.getFile() != null ? Path.of(fs.getFile()) : file;
+        return new BadInputException(where + ": cannot write (" + reason + "); free some space or fix the permissions, "
                 + "or set HF_HUB_CACHE to another folder", e);
     }
 }

@@ -4,6 +4,7 @@ import ai.musicgenti.core.BadInputException;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -129,7 +130,7 @@ final class HubHttp {
         progress.onStart(file, meta.size(), have);
         if (have < meta.size()) {
             HttpResponse<InputStream> r = get(id, commit, file, have);
-            if (have > 0 && !resumesAt(r, have)) {
+            if (have > 0 && !usable(r, have)) {
                 // the server cannot continue our partial file: start over
                 close(r);
                 have = restart(part);
@@ -214,7 +215,8 @@ final class HubHttp {
         throw new BadInputException(resolveUri(id, commit, file) + ": more than " + MAX_REDIRECTS + " redirects; check HF_ENDPOINT");
     }
 
-    private static boolean resumesAt(HttpResponse<?> r, long have) {
+    /** A 206 that continues at our offset, or a 200 with the whole file; not a 416 or a range elsewhere. */
+    private static boolean usable(HttpResponse<?> r, long have) {
         if (r.statusCode() != 206) return r.statusCode() == 200;
         Matcher m = CONTENT_RANGE.matcher(r.headers().firstValue("Content-Range").orElse(""));
         return m.matches() && Long.parseLong(m.group(1)) == have;
@@ -235,7 +237,8 @@ final class HubHttp {
                     + " of that account (" + config.endpoint() + "/settings/tokens)");
         }
         if (s == 401 || code.equals("RepoNotFound")) {
-            throw new BadInputException(id.repo() + ": no such model on " + config.endpoint() + (hasToken
+            // a repo id that does not exist may well be a mistyped local folder
+            throw new BadInputException(id.repo() + ": no such local folder, nor a model on " + config.endpoint() + (hasToken
                     ? " that HF_TOKEN can read; check the name (e.g. facebook/musicgen-small) and that the token is valid"
                     : "; check the name (e.g. facebook/musicgen-small), or if it is private set HF_TOKEN to an access token that can read it"));
         }
@@ -310,7 +313,8 @@ final class HubHttp {
             if (t instanceof UnresolvedAddressException) return "unknown host";
             if (t.getMessage() != null && !t.getMessage().isBlank()) return t.getMessage().toLowerCase(Locale.ROOT);
         }
-        return e.getClass().getSimpleName();
+        // the JDK client reports a refused connection without any message
+        return e instanceof ConnectException ? "connection refused" : e.getClass().getSimpleName();
     }
 
     private static String mb(long bytes) {

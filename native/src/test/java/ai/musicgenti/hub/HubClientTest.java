@@ -185,6 +185,15 @@ class HubClientTest {
     }
 
     @Test
+    void aCacheThatCannotBeWrittenIsNamed() throws IOException {
+        Files.createDirectories(repoDir());
+        Files.writeString(repoDir().resolve("blobs"), "not a folder");
+        BadInputException e = assertThrows(BadInputException.class, () -> client().resolveModel(REPO, ProgressListener.NONE));
+        assertTrue(e.getMessage().startsWith(repoDir().resolve("blobs") + ": cannot write (a file is in the way)"), e.getMessage());
+        assertTrue(e.getMessage().contains("HF_HUB_CACHE"), e.getMessage());
+    }
+
+    @Test
     void aGatedRepoNeedsTheToken() {
         hub.gate("hf_secret");
         BadInputException e = assertThrows(BadInputException.class, () -> client().resolveModel(REPO, ProgressListener.NONE));
@@ -200,7 +209,7 @@ class HubClientTest {
     void unknownReposAndRevisionsAreNamed() {
         BadInputException repo = assertThrows(BadInputException.class,
                 () -> client().resolveModel("facebook/musicgen-nope", ProgressListener.NONE));
-        assertTrue(repo.getMessage().startsWith("facebook/musicgen-nope: no such model on " + hub.endpoint()), repo.getMessage());
+        assertTrue(repo.getMessage().startsWith("facebook/musicgen-nope: no such local folder, nor a model on " + hub.endpoint()), repo.getMessage());
         assertTrue(repo.getMessage().contains("HF_TOKEN"), repo.getMessage());
 
         BadInputException revision = assertThrows(BadInputException.class,
@@ -217,7 +226,7 @@ class HubClientTest {
         String nowhere = "http://127.0.0.1:" + closedPort;
         HubClient unreachable = new HubClient(new HubConfig(cache, nowhere, null, false));
         BadInputException e = assertThrows(BadInputException.class, () -> unreachable.resolveModel(REPO, ProgressListener.NONE));
-        assertTrue(e.getMessage().contains("not in the cache") && e.getMessage().contains(nowhere), e.getMessage());
+        assertTrue(e.getMessage().contains("not in the cache") && e.getMessage().contains(nowhere + ": connection refused"), e.getMessage());
         assertTrue(e.getMessage().contains("--model /path/to/a/local/folder"), e.getMessage());
 
         Path online = client().resolveModel(REPO, ProgressListener.NONE);
