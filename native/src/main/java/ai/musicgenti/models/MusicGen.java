@@ -99,6 +99,27 @@ public final class MusicGen {
         return Generator.generate(decoder, states, attentionMask, settings, listener);
     }
 
+    /** Generated music: codes [B, K, frames] and their waveform [B, channels, frames * hop] at the codec's rate. */
+    public record Music(Tensor codes, Tensor audio) {
+    }
+
+    /**
+     * Text to music: the codes generated for tokenised prompts and their EnCodec waveform.
+     *
+     * @param promptAudio [B, channels, N] audio at the codec's rate to continue from (its codes are kept and the new
+     *                    frames follow them, as audiocraft's {@code generate_continuation}); null for none
+     */
+    public Music generateMusic(Tensor inputIds, Tensor attentionMask, Tensor promptAudio, Generator.Settings settings,
+                                Generator.StepListener listener) {
+        Tensor prompt = null;
+        if (promptAudio != null) {
+            prompt = audioEncoder.encode(promptAudio).narrow(1, 0, config.decoder().numCodebooks());
+        }
+        Tensor delayed = Generator.generate(decoder, condition(inputIds, attentionMask), attentionMask, prompt, settings, listener);
+        Tensor codes = audioCodes(delayed);
+        return new Music(codes, audioEncoder.decode(codes));
+    }
+
     /** The audio codes [B,K,frames] inside a generated delayed sequence. */
     public Tensor audioCodes(Tensor delayed) {
         return DelayPattern.undo(delayed, DelayPattern.frames((int) delayed.size(2), config.decoder().numCodebooks()));

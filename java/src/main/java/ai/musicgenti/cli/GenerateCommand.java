@@ -1,0 +1,218 @@
+package ai.musicgenti.cli;
+
+import ai.musicgenti.audio.AudioDecoder;
+import ai.musicgenti.audio.Wav;
+import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.core.Safetensors;
+import ai.musicgenti.core.Tensors;
+import ai.musicgenti.generate.Generator;
+import ai.musicgenti.models.MusicGen;
+import ai.musicgenti.text.PromptTokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** Text (and optionally an audio clip) to music, written as WAV files. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate music from text prompts (and optionally continue an audio clip); writes WAV files.")
+final class GenerateCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = {"-p", "--prompt"}, description = "A text prompt; repeat for several.")
+    List<String> prompts = new ArrayList<>();
+
+    @Option(names = "--prompts-file", description = "A UTF-8 file with one prompt per line (blank lines and lines starting with # are skipped).")
+    Path promptsFile;
+
+    @Option(names = "--duration", description = "Seconds of audio per clip, an audio prompt included (default: the checkpoint's generation_config.json).")
+    Double duration;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Clips per prompt (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--seed", description = "Sampling seed; the same seed and settings give the same music (default: random, printed).")
+    Long seed;
+
+    @Option(names = "--top-k", description = "Sample among the k best codes; 0 = off (default: generation_config.json, usually 250).")
+    Integer topK;
+
+    @Option(names = "--top-p", description = "Nucleus sampling mass in (0, 1]; 1 = off (default: 1).")
+    Double topP;
+
+    @Option(names = "--temperature", description = "Divides the scores before sampling (default: 1).")
+    Double temperature;
+
+    @Option(names = "--cfg", description = "Classifier-free guidance scale; 1 = off (default: generation_config.json, usually 3.0).")
+    Double cfg;
+
+    @Option(names = "--greedy", description = "Pick the best code at each step instead of sampling.")
+    boolean greedy;
+
+    @Option(names = "--audio-prompt", description = "An audio file to continue (any format FFmpeg reads); its codes start every clip.")
+    Path audioPrompt;
+
+    @Option(names = {"-o", "--out"}, defaultValue = "out", description = "A .wav file (one clip) or a folder (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--format", defaultValue = "pcm16", description = "WAV samples: pcm16 or float (default: ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = "--normalize", defaultValue = "none", description = "none, peak, rms or loudness (-14 LUFS) (default: ${DEFAULT-VALUE}).")
+    String normalize;
+
+    @Option(names = "--save-codes", description = "Also write the generated EnCodec codes beside each clip as .codes.safetensors.")
+    boolean saveCodes;
+
+    @Override
+    public Integer call() throws IOException {
+        List<String> texts = prompts();
+        if (duration != null && !(duration > 0)) {
+            throw new BadInputException("--duration " + duration + ": must be a positive number of seconds");
+        }
+        if (batch < 1) throw new BadInputException("--batch " + batch + ": must be at least 1");
+        Wav.Options wav = wavOptions();
+        List<Path> targets = targets(texts);
+        checkWritable(targets);
+
+        Path folderPath = modelOptions.folder();
+        Compute compute = modelOptions.compute();
+        try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(tokenizerFile(folderPath))) {
+            MusicGen model = MusicGen.load(folder, compute);
+            int rate = model.audioEncoder().samplingRate();
+            int k = model.config().decoder().numCodebooks();
+            double frameRate = model.audioEncoder().frameRate();
+
+            List<String> rows = new ArrayList<>();
+            for (String t : texts) for (int i = 0; i < batch; i++) rows.add(t);
+            PromptTokenizer.Batch tokens = tokenizer.encode(rows);
+
+            Tensor promptAudio = null;
+            long promptFrames = 0;
+            if (audioPrompt != null) {
+                AudioDecoder.Audio clip = AudioDecoder.decode(audioPrompt, rate, true);
+                promptFrames = (clip.channels()[0].length + model.audioEncoder().hopLength() - 1) / model.audioEncoder().hopLength();
+                promptAudio = Tensors.floats(clip.channels()[0], 1, 1, clip.channels()[0].length).repeat(rows.size(), 1, 1);
+            }
+            Generator.Settings settings = settings(folder, frameRate, k, promptFrames);
+            System.err.printf(Locale.ROOT, "model %s on %s; %d clip(s) of %.2f s; seed %d%n", modelOptions.model, compute,
+                    rows.size(), (promptFrames + settings.maxNewTokens() + 1 - k) / frameRate, settings.seed());
+
+            MusicGen.Music music = model.generateMusic(tokens.inputIds(), tokens.attentionMask(), promptAudio, settings,
+                    new StepProgress(System.err, settings.maxNewTokens()));
+            for (int i = 0; i < targets.size(); i++) {
+                Wav.write(targets.get(i), music.audio(), i, rate, wav);
+                if (saveCodes) {
+                    Path codes = targets.get(i).resolveSibling(targets.get(i).getFileName().toString().replaceAll("\\.wav$", "") + ".codes.safetensors");
+                    Safetensors.write(codes, Map.of("codes", music.codes().narrow(0, i, 1)),
+                            Map.of("prompt", rows.get(i), "model", modelOptions.model, "seed", Long.toString(settings.seed())));
+                }
+                System.out.println(targets.get(i));
+            }
+        }
+        return 0;
+    }
+
+    private List<String> prompts() throws IOException {
+        List<String> all = new ArrayList<>(prompts);
+        if (promptsFile != null) {
+            if (!Files.isReadable(promptsFile)) {
+                throw new BadInputException("--prompts-file " + promptsFile + ": cannot be read; check the path");
+            }
+            for (String line : Files.readAllLines(promptsFile, StandardCharsets.UTF_8)) {
+                String t = line.strip();
+                if (!t.isEmpty() && !t.startsWith("#")) all.add(t);
+            }
+        }
+        if (all.isEmpty()) throw new BadInputException("no prompt: give --prompt \"...\" (repeatable) or --prompts-file FILE");
+        return all;
+    }
+
+    private Generator.Settings settings(ModelFolder folder, double frameRate, int k, long promptFrames) {
+        long chosenSeed = seed != null ? seed : new java.security.SecureRandom().nextLong() & Long.MAX_VALUE;
+        Generator.Settings d = Generator.Settings.fromGenerationConfig(folder.generationConfig(), chosenSeed);
+        int maxNew = d.maxNewTokens() + (int) promptFrames;
+        if (duration != null) {
+            int total = Generator.maxNewTokensFor(duration, frameRate, k);
+            if (total - (k - 1) <= promptFrames) {
+                throw new BadInputException("--duration " + duration + " s is not longer than the audio prompt ("
+                        + String.format(Locale.ROOT, "%.2f", promptFrames / frameRate) + " s); ask for a longer duration");
+            }
+            maxNew = total;
+        }
+        return new Generator.Settings(maxNew - (int) promptFrames, cfg != null ? cfg : d.guidanceScale(), !greedy && (d.sample() || topK != null || topP != null || temperature != null),
+                topK != null ? topK : d.topK(), topP != null ? topP : d.topP(), temperature != null ? temperature : d.temperature(), chosenSeed);
+    }
+
+    private Wav.Options wavOptions() {
+        Wav.Format f = switch (format.toLowerCase(Locale.ROOT)) {
+            case "pcm16" -> Wav.Format.PCM16;
+            case "float", "float32", "f32" -> Wav.Format.FLOAT32;
+            default -> throw new BadInputException("--format " + format + ": use pcm16 or float");
+        };
+        Wav.Normalization n;
+        try {
+            n = Wav.Normalization.valueOf(normalize.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--normalize " + normalize + ": use none, peak, rms or loudness");
+        }
+        return Wav.Options.DEFAULT.withFormat(f).withNormalization(n);
+    }
+
+    /** One file per clip: --out itself for a single clip named *.wav, else numbered files or a folder of named ones. */
+    private List<Path> targets(List<String> texts) {
+        int clips = texts.size() * batch;
+        String name = out.getFileName() == null ? "" : out.getFileName().toString();
+        List<Path> targets = new ArrayList<>();
+        if (name.toLowerCase(Locale.ROOT).endsWith(".wav")) {
+            String stem = name.substring(0, name.length() - 4);
+            for (int i = 0; i < clips; i++) targets.add(clips == 1 ? out : out.resolveSibling(stem + "_" + (i + 1) + ".wav"));
+        } else {
+            for (int p = 0; p < texts.size(); p++) {
+                String slug = slug(texts.get(p));
+                for (int i = 0; i < batch; i++) targets.add(out.resolve(batch == 1 ? slug + ".wav" : slug + "_" + (i + 1) + ".wav"));
+            }
+        }
+        return targets;
+    }
+
+    private static String slug(String text) {
+        String s = text.toLowerCase(Locale.ROOT).replaceAll("[^\\p{L}\\p{N}]+", "-").replaceAll("(^-+|-+$)", "");
+        return s.isEmpty() ? "clip" : s.substring(0, Math.min(60, s.length()));
+    }
+
+    /** Fails before minutes of generation rather than after them. */
+    private static void checkWritable(List<Path> targets) {
+        for (Path t : targets) {
+            Path dir = t.toAbsolutePath().getParent();
+            try {
+                Files.createDirectories(dir);
+            } catch (IOException e) {
+                throw new BadInputException("--out " + t + ": cannot create the folder " + dir + " (" + e.getMessage() + "); choose another --out");
+            }
+            if (!Files.isWritable(dir)) throw new BadInputException("--out " + t + ": the folder " + dir + " is not writable; choose another --out");
+            if (Files.isDirectory(t)) throw new BadInputException("--out " + t + ": is a folder; give a .wav file name or a folder without .wav");
+        }
+    }
+
+    private static Path tokenizerFile(Path folder) {
+        Path file = folder.resolve("tokenizer.json");
+        if (!Files.exists(file)) {
+            throw new BadInputException(folder + ": no tokenizer.json; a MusicGen folder from the hub has one (facebook/musicgen-small does)");
+        }
+        return file;
+    }
+}
