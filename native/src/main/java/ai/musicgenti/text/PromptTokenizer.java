@@ -86,8 +86,8 @@ public final class PromptTokenizer implements AutoCloseable {
     }
 
     /**
-     * The token strings of one prompt, aligned with {@link #encode(String)} (e.g. {@code ▁calm}, {@code </s>}).
-     * Unlike SentencePiece's pieces, an unknown run shows as {@code <unk>}, not as its text.
+     * The token strings of one prompt, aligned with {@link #encode(String)}: SentencePiece's pieces (e.g.
+     * {@code ▁calm}, {@code </s>}); an unknown run shows as its normalised text, not as {@code <unk>}.
      */
     public List<String> tokens(String text) {
         return List.of(tokenizer.encode(text).getTokens());

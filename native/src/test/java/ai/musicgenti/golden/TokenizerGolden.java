@@ -7,12 +7,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.StreamSupport;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-/** The prompt tokenizer against SentencePiece / T5Tokenizer: exact ids for every entry of the case file. */
+/** The prompt tokenizer against SentencePiece / T5Tokenizer: exact ids (and pieces) for every entry of the case file. */
 final class TokenizerGolden {
     private TokenizerGolden() {
     }
@@ -28,9 +30,13 @@ final class TokenizerGolden {
         try (PromptTokenizer tokenizer = PromptTokenizer.load(c.dir().resolve(c.spec().path("tokenizer").asText()))) {
             for (JsonNode e : entries) {
                 long[] expected = StreamSupport.stream(e.path("ids").spliterator(), false).mapToLong(JsonNode::asLong).toArray();
-                long[] actual = tokenizer.encode(e.path("text").asText());
-                assertArrayEquals(expected, actual, c.name() + " / " + e.path("name").asText() + ": ids "
-                        + Arrays.toString(actual) + ", reference " + Arrays.toString(expected));
+                String text = e.path("text").asText(), what = c.name() + " / " + e.path("name").asText();
+                long[] actual = tokenizer.encode(text);
+                assertArrayEquals(expected, actual, what + ": ids " + Arrays.toString(actual) + ", reference "
+                        + Arrays.toString(expected));
+                // not a listed check, but textual inversion relies on the token strings lining up with the ids
+                List<String> pieces = StreamSupport.stream(e.path("pieces").spliterator(), false).map(JsonNode::asText).toList();
+                assertEquals(pieces, tokenizer.tokens(text), what + ": tokens");
             }
         }
         c.checked("ids");
