@@ -20,7 +20,8 @@ class GoldenTest {
             "t5_encoder", T5EncoderGolden::run,
             "encodec", EnCodecGolden::run,
             "musicgen", MusicGenGolden::run,
-            "musicgen_generate", MusicGenGenerateGolden::run);
+            "musicgen_generate", MusicGenGenerateGolden::run,
+            "tokenizer", TokenizerGolden::run);
 
     @TestFactory
     Stream<DynamicTest> everyCase() throws IOException {

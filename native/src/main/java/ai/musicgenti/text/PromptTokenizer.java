@@ -1,0 +1,118 @@
+package ai.musicgenti.text;
+
+import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Tensors;
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The T5 prompt tokenizer: a {@code tokenizer.json} (HF {@code tokenizers} format) run by the Rust library through
+ * DJL, so ids match {@code T5Tokenizer} exactly, {@code </s>} included. Holds native memory: close it.
+ */
+public final class PromptTokenizer implements AutoCloseable {
+    private static final String PAD = "<pad>";
+
+    static {
+        // DJL goes online in two places unless it is in offline mode (checked in the bytecode of api and
+        // tokenizers 0.38.0): every newInstance() calls Ec2Utils.callHome (EC2 metadata at 169.254.169.254,
+        // then a telemetry URL), and on a machine with CUDA LibUtils picks a cu* flavour of libtokenizers that is
+        // not in the jar and downloads it. Offline, it skips the call home and always takes the CPU library,
+        // which the jar bundles; that one is copied once into $DJL_CACHE_DIR (default ~/.djl.ai, else the temp
+        // folder) under tokenizers/0.21.0-0.38.0-cpu-linux-x86_64/ and loaded from there. An explicit
+        // DJL_OFFLINE=false in the environment still wins over this property.
+        if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
+    }
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final long padId;
+
+    private PromptTokenizer(HuggingFaceTokenizer tokenizer, long padId) {
+        this.tokenizer = tokenizer;
+        this.padId = padId;
+    }
+
+    /** Ids [B,S] and mask [B,S] (both Long), right-padded with the pad id as HF's {@code padding=True} does. */
+    public record Batch(Tensor inputIds, Tensor attentionMask) {
+    }
+
+    /** Loads a {@code tokenizer.json}, or the one inside a model folder. */
+    public static PromptTokenizer load(Path tokenizerJson) {
+        Path file = Files.isDirectory(tokenizerJson) ? tokenizerJson.resolve("tokenizer.json") : tokenizerJson;
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException(file + " not found: give the tokenizer.json of the model's text encoder");
+        }
+        long padId = padId(file);
+        try {
+            // no truncation (T5Tokenizer's __call__ does not truncate by default); padding is done here per batch
+            Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");
+            return new PromptTokenizer(HuggingFaceTokenizer.newInstance(file, options), padId);
+        } catch (IOException | RuntimeException e) {
+            throw new BadInputException(file + " is not a valid HF tokenizers file (" + e.getMessage()
+                    + "): export it again with tokenizer.save_pretrained()", e);
+        }
+    }
+
+    // The Rust loader's errors are terse, so the JSON is checked here first; the pad id also comes from it.
+    private static long padId(Path file) {
+        JsonNode json;
+        try {
+            json = new ObjectMapper().readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new BadInputException(file + " is not valid JSON (" + e.getOriginalMessage()
+                    + "): export it again with tokenizer.save_pretrained()", e);
+        } catch (IOException e) {
+            throw new BadInputException(file + " cannot be read (" + e + "): check its permissions", e);
+        }
+        for (JsonNode t : json.path("added_tokens")) {
+            if (PAD.equals(t.path("content").asText())) return t.path("id").asLong();
+        }
+        throw new BadInputException(file + " has no " + PAD + " token among its added_tokens: give a T5 tokenizer.json");
+    }
+
+    /** Token ids of one prompt, ending in {@code </s>}; the empty prompt gives {@code [</s>]}. */
+    public long[] encode(String text) {
+        return tokenizer.encode(text).getIds();
+    }
+
+    /**
+     * The token strings of one prompt, aligned with {@link #encode(String)}: SentencePiece's pieces (e.g.
+     * {@code ▁calm}, {@code </s>}); an unknown run shows as its normalised text, not as {@code <unk>}.
+     */
+    public List<String> tokens(String text) {
+        return List.of(tokenizer.encode(text).getTokens());
+    }
+
+    public Batch encode(List<String> texts) {
+        if (texts.isEmpty()) throw new IllegalArgumentException("no prompts to encode");
+        long[][] rows = texts.stream().map(this::encode).toArray(long[][]::new);
+        int width = Arrays.stream(rows).mapToInt(r -> r.length).max().orElseThrow();
+        long[] ids = new long[rows.length * width];
+        long[] mask = new long[rows.length * width];
+        Arrays.fill(ids, padId);
+        for (int b = 0; b < rows.length; b++) {
+            System.arraycopy(rows[b], 0, ids, b * width, rows[b].length);
+            Arrays.fill(mask, b * width, b * width + rows[b].length, 1L);
+        }
+        return new Batch(Tensors.longs(ids, rows.length, width), Tensors.longs(mask, rows.length, width));
+    }
+
+    public long padId() {
+        return padId;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}
