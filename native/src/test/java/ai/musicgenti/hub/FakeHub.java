@@ -30,13 +30,13 @@ import java.util.regex.Pattern;
  * {@code .safetensors} (LFS) files with a 302 to a CDN path plus {@code X-Linked-Etag} (the sha256) and
  * {@code X-Linked-Size}; it honours {@code Range}, and reports errors with {@code X-Error-Code}.
  */
-final class FakeHub implements AutoCloseable {
-    static final String REPO = "facebook/musicgen-tiny";
+public final class FakeHub implements AutoCloseable {
+    public static final String REPO = "facebook/musicgen-tiny";
     static final String COMMIT = "5b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c";
     private static final Pattern RESOLVE = Pattern.compile("/([^/]+/[^/]+)/resolve/([^/]+)/(.+)");
     private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-");
 
-    record Request(String method, String path, String range, String authorization) {
+    public record Request(String method, String path, String range, String authorization) {
     }
 
     final List<Request> requests = new CopyOnWriteArrayList<>();
@@ -48,7 +48,11 @@ final class FakeHub implements AutoCloseable {
     private volatile boolean ignoreRange;
 
     FakeHub() throws IOException {
-        Path golden = golden();
+        this(golden());
+    }
+
+    /** Serves a golden MusicGen case folder (its weights.safetensors as model.safetensors). */
+    public FakeHub(Path golden) throws IOException {
         for (String f : List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                 "special_tokens_map.json", "spiece.model")) {
             files.put(f, Files.readAllBytes(golden.resolve(f)));
@@ -64,7 +68,7 @@ final class FakeHub implements AutoCloseable {
         return Path.of(System.getProperty("musicgen.golden.default", "../../shared/golden")).resolve("musicgen");
     }
 
-    String endpoint() {
+    public String endpoint() {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
@@ -100,7 +104,7 @@ final class FakeHub implements AutoCloseable {
         oldNames.add(oldRepo);
     }
 
-    List<Request> requests(String method) {
+    public List<Request> requests(String method) {
         return requests.stream().filter(r -> r.method().equals(method)).toList();
     }
 
