@@ -143,15 +143,15 @@ class GenerateCommandTest {
     @Test
     void badInputIsOneLineExitOne(@TempDir Path dir) throws Exception {
         Path model = golden.dir();
-        String[] base = {"generate", "--model", model.toString(), "--prompt", PROMPT, "--duration", "0.2"};
+        String[] base = {"generate", "--model", model.toString(), "--prompt", PROMPT};
 
-        expectUserError(cli(offline(), "generate", "--model", "nobody/not-cached", "--prompt", PROMPT), "nobody/not-cached", "local folder");
+        expectUserError(cli(offline(), "generate", "--model", "nobody/not-cached", "--prompt", PROMPT), "nobody/not-cached", "--model /path");
         expectUserError(cli(Map.of(), concat(base, "--duration", "0")), "--duration", "positive");
         expectUserError(cli(Map.of(), concat(base, "--duration", "-2")), "--duration", "positive");
         Path file = Files.writeString(dir.resolve("a-file"), "x");
-        expectUserError(cli(Map.of(), concat(base, "--out", file.resolve("x.wav").toString())), "a-file", "--out");
+        expectUserError(cli(Map.of(), concat(base, "--duration", "0.2", "--out", file.resolve("x.wav").toString())), "a-file", "--out");
         Path text = Files.writeString(dir.resolve("notes.wav"), "not audio at all");
-        expectUserError(cli(Map.of(), concat(base, "--audio-prompt", text.toString(), "--out", dir.resolve("o.wav").toString())), "notes.wav", "");
+        expectUserError(cli(Map.of(), concat(base, "--duration", "0.2", "--audio-prompt", text.toString(), "--out", dir.resolve("o.wav").toString())), "notes.wav", "");
 
         Path broken = copyModel(dir.resolve("broken"));
         byte[] weights = Files.readAllBytes(broken.resolve("weights.safetensors"));

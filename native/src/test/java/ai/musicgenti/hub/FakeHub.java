@@ -39,7 +39,7 @@ public final class FakeHub implements AutoCloseable {
     public record Request(String method, String path, String range, String authorization) {
     }
 
-    final List<Request> requests = new CopyOnWriteArrayList<>();
+    public final List<Request> requests = new CopyOnWriteArrayList<>();
     private final Map<String, byte[]> files = new ConcurrentHashMap<>();
     private final Set<String> corrupted = ConcurrentHashMap.newKeySet();
     private final Set<String> oldNames = ConcurrentHashMap.newKeySet();
