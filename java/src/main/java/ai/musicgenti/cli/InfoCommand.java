@@ -33,7 +33,7 @@ final class InfoCommand implements Callable<Integer> {
             var t = c.text();
             var a = c.audio();
             System.out.printf(Locale.ROOT, "model      %s%n", modelOptions.model);
-            System.out.printf(Locale.ROOT, "folder     %s%n", dir.toAbsolutePath());
+            System.out.printf(Locale.ROOT, "folder     %s%n", dir.toAbsolutePath().normalize());
             System.out.printf(Locale.ROOT, "decoder    %d layers, width %d, %d heads, ffn %d, %d codebooks x %d codes, max %d positions%n",
                     d.numHiddenLayers(), d.hiddenSize(), d.numAttentionHeads(), d.ffnDim(), d.numCodebooks(), d.vocabSize(), d.maxPositionEmbeddings());
             System.out.printf(Locale.ROOT, "text       T5 encoder, %d layers, width %d, %d heads, vocab %d, %s%n",
