@@ -15,7 +15,10 @@ import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import ai.musicgenti.hub.HubClient;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -31,55 +34,89 @@ import java.util.concurrent.Callable;
  * decoder into the learned embeddings).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure decode steps/s (with guidance) and one textual-inversion step on a randomly initialised model of a real MusicGen shape.")
+        description = "Measure decode steps/s (with guidance) and one textual-inversion step, on a randomly initialised model of a real MusicGen shape (no download) or on --model.",
+        subcommands = {BenchCommand.Generate.class, BenchCommand.TextualInversion.class})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--shape", defaultValue = "small",
+    @Command(name = "generate", mixinStandardHelpOptions = true, description = "Decode steps/s with guidance and the real-time factor.")
+    static final class Generate implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand bench;
+
+        @Override
+        public Integer call() throws IOException {
+            return bench.run(true, false);
+        }
+    }
+
+    @Command(name = "ti", mixinStandardHelpOptions = true, description = "One textual-inversion step: forward and backward into the learned embeddings.")
+    static final class TextualInversion implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand bench;
+
+        @Override
+        public Integer call() throws IOException {
+            return bench.run(false, true);
+        }
+    }
+
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--model",
+            description = "Benchmark this model's real weights (hub id or local folder) instead of a random --shape.")
+    String model;
+
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--shape", defaultValue = "small",
             description = "Model shape: small, medium, large, or the path of a MusicGen config.json (default: ${DEFAULT-VALUE}).")
     String shape;
 
-    @Option(names = "--steps", defaultValue = "50", description = "Timed decode steps (50 = one second of audio; default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--steps", defaultValue = "50", description = "Timed decode steps (50 = one second of audio; default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--warmup", defaultValue = "5", description = "Untimed decode steps first (default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--warmup", defaultValue = "5", description = "Untimed decode steps first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--batch", defaultValue = "1", description = "Prompts decoded together; guidance doubles the rows (default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--batch", defaultValue = "1", description = "Prompts decoded together; guidance doubles the rows (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--text-tokens", defaultValue = "12", description = "Prompt length in tokens (default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--text-tokens", defaultValue = "12", description = "Prompt length in tokens (default: ${DEFAULT-VALUE}).")
     int textTokens;
 
-    @Option(names = "--ti-frames", defaultValue = "250", description = "Frames in the textual-inversion window (250 = 5 s; 0 skips it; default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--ti-frames", defaultValue = "250", description = "Frames in the textual-inversion window (250 = 5 s; 0 skips it; default: ${DEFAULT-VALUE}).")
     int tiFrames;
 
-    @Option(names = "--ti-tokens", defaultValue = "10", description = "Learned tokens in the prompt (default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--ti-tokens", defaultValue = "10", description = "Learned tokens in the prompt (default: ${DEFAULT-VALUE}).")
     int tiTokens;
 
-    @Option(names = "--ti-steps", defaultValue = "2", description = "Timed textual-inversion steps (after one untimed; default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--ti-steps", defaultValue = "2", description = "Timed textual-inversion steps (after one untimed; default: ${DEFAULT-VALUE}).")
     int tiSteps;
 
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (0 = one: BLAS keeps the cores, see README; default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (0 = one: BLAS keeps the cores, see README; default: ${DEFAULT-VALUE}).")
     int threads;
 
-    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA), f32, f16, bf16 (default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA), f32, f16, bf16 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Override
     public Integer call() throws IOException {
+        return run(true, tiFrames > 0);
+    }
+
+    int run(boolean decode, boolean ti) throws IOException {
         Compute.configureThreads(threads);
         Compute compute = Compute.choose(device, dtype);
-        MusicGen.Config config = MusicGen.Config.fromJson(shapeConfig());
         torch.manual_seed(0);
         long t0 = System.nanoTime();
-        MusicGen model = new MusicGen(config, Weights.random(compute));
-        System.out.printf(Locale.ROOT, "model      %s shape, random weights, %s, %d libtorch threads, OPENBLAS_NUM_THREADS=%s (built in %.1f s)%n",
-                shape, compute, torch.get_num_threads(), System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset"), seconds(t0));
-
-        decode(model, compute);
-        if (tiFrames > 0) textualInversionStep(model, compute);
+        try (ModelFolder folder = model == null ? null
+                : ModelFolder.open(HubClient.fromEnvironment().resolveModel(model, new ProgressBar()))) {
+            MusicGen net = folder != null ? MusicGen.load(folder, compute)
+                    : new MusicGen(MusicGen.Config.fromJson(shapeConfig()), Weights.random(compute));
+            System.out.printf(Locale.ROOT, "model      %s, %s, %d libtorch threads, OPENBLAS_NUM_THREADS=%s (built in %.1f s)%n",
+                    model != null ? model + " weights" : shape + " shape, random weights", compute, torch.get_num_threads(),
+                    System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset"), seconds(t0));
+            if (decode) decode(net, compute);
+            if (ti) textualInversionStep(net, compute);
+        }
         return 0;
     }
 

@@ -43,6 +43,15 @@ class MainTest {
     }
 
     @Test
+    void benchGenerateRunsOnRealWeightsAlone() {
+        String model = golden().resolve("musicgen_50hz").toString();
+        Run r = run("bench", "generate", "--model", model, "--steps", "6", "--warmup", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("musicgen_50hz weights") && r.out().matches("(?s).*decode +6 steps.*real-time factor [0-9.]+.*"), r.out());
+        assertTrue(!r.out().contains("ti-step"), r.out());
+    }
+
+    @Test
     void userErrorsAreOneLineAndExitOne() {
         Run device = run("bench", "--device", "tpu");
         assertEquals(1, device.code());
