@@ -22,6 +22,12 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Locale;
@@ -52,6 +58,16 @@ final class HubHttp {
     }
 
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * The JDK client has no read timeout for a body, so a connection that goes quiet mid-download would wait forever:
+     * a watchdog closes the stream after this long without a byte, and the partial file is resumed on the next run.
+     */
+    private static final long STALL_NANOS = Long.getLong("musicgen.hub.stallSeconds", 60) * 1_000_000_000L;
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "hub-download-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
     private static final int MAX_REDIRECTS = 10;
     private static final int CHUNK = 1 << 20;
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
@@ -162,8 +178,20 @@ final class HubHttp {
             if (sha != null) sha.reset();
         }
         byte[] buf = new byte[CHUNK];
-        try (InputStream in = r.body();
-             FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        AtomicLong lastByte = new AtomicLong(System.nanoTime());
+        AtomicBoolean stalled = new AtomicBoolean();
+        InputStream in = r.body();
+        long tick = Math.max(1, STALL_NANOS / 4);
+        ScheduledFuture<?> watchdog = WATCHDOG.scheduleAtFixedRate(() -> {
+            if (System.nanoTime() - lastByte.get() > STALL_NANOS && !stalled.getAndSet(true)) {
+                try {
+                    in.close();
+                } catch (IOException ignored) {
+                    // the reader sees the closed stream either way
+                }
+            }
+        }, tick, tick, TimeUnit.NANOSECONDS);
+        try (in; FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             out.truncate(have);
             out.position(have);
             while (true) {
@@ -171,9 +199,15 @@ final class HubHttp {
                 try {
                     n = in.read(buf);
                 } catch (IOException e) {
+                    String why = stalled.get() ? "no data for " + STALL_NANOS / 1_000_000_000L + " s" : reason(e);
                     throw new BadInputException(what + ": the download from " + origin(r.uri()) + " broke off at "
-                            + mb(have) + " of " + mb(size) + " (" + reason(e) + "); run again to resume it", e);
+                            + mb(have) + " of " + mb(size) + " (" + why + "); run again to resume it", e);
                 }
+                if (stalled.get()) {
+                    throw new BadInputException(what + ": the download from " + origin(r.uri()) + " stalled at "
+                            + mb(have) + " of " + mb(size) + " (no data for " + STALL_NANOS / 1_000_000_000L + " s); run again to resume it");
+                }
+                lastByte.set(System.nanoTime());
                 if (n < 0) return have;
                 if (have + n > size) return have + n; // more than announced: the size check rejects it
                 ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
@@ -184,6 +218,8 @@ final class HubHttp {
             }
         } catch (IOException e) {
             throw HubCache.cannotWrite(part, e);
+        } finally {
+            watchdog.cancel(false);
         }
     }
 

@@ -46,6 +46,7 @@ public final class FakeHub implements AutoCloseable {
     private final HttpServer server;
     private volatile String requiredToken;
     private volatile boolean ignoreRange;
+    private volatile long stallMillis;
 
     FakeHub() throws IOException {
         this(golden());
@@ -92,6 +93,11 @@ public final class FakeHub implements AutoCloseable {
     /** Serves this file with one byte flipped (the metadata still describes the real file). */
     void corrupt(String name) {
         corrupted.add(name);
+    }
+
+    /** Sends the first half of each weights body, then goes quiet for this long before the rest (a stalled connection). */
+    void stall(long millis) {
+        stallMillis = millis;
     }
 
     /** Answers Range requests with the whole file, as some servers and proxies do. */
@@ -200,7 +206,18 @@ public final class FakeHub implements AutoCloseable {
         }
         ex.sendResponseHeaders(status, length);
         try (OutputStream out = ex.getResponseBody()) {
-            out.write(body, from, length);
+            if (stallMillis > 0 && name.endsWith(".safetensors") && length > 1) {
+                out.write(body, from, length / 2);
+                out.flush();
+                try {
+                    Thread.sleep(stallMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                out.write(body, from + length / 2, length - length / 2);
+            } else {
+                out.write(body, from, length);
+            }
         }
     }
 

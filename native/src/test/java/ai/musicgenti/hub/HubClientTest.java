@@ -159,6 +159,23 @@ class HubClientTest {
         assertFalse(Files.exists(blob.resolveSibling(blob.getFileName() + ".incomplete")));
     }
 
+    /** The surefire configuration sets musicgen.hub.stallSeconds=3 so that a stalled body is given up quickly. */
+    @Test
+    void aStalledDownloadIsGivenUpAndResumedNextRun() throws IOException {
+        hub.stall(8000);
+        String msg = assertThrows(BadInputException.class, () -> client().resolveModel(REPO, ProgressListener.NONE)).getMessage();
+        assertTrue(msg.contains("no data for 3 s") && msg.contains("run again to resume"), msg);
+        Path partial = weightsBlob().resolveSibling(weightsBlob().getFileName() + ".incomplete");
+        assertTrue(Files.size(partial) > 0, "the bytes received so far are kept");
+
+        hub.stall(0);
+        client().resolveModel(REPO, ProgressListener.NONE);
+        List<FakeHub.Request> cdn = hub.requests("GET").stream().filter(r -> r.path().startsWith("/cdn/")).toList();
+        assertEquals("bytes=" + Files.size(partial.resolveSibling(weightsBlob().getFileName())) / 2 + "-",
+                cdn.get(cdn.size() - 1).range(), "resumed where the stalled download stopped");
+        assertArrayEquals(hub.file("model.safetensors"), Files.readAllBytes(weightsBlob()));
+    }
+
     @Test
     void startsOverWhenTheServerIgnoresTheRange() throws IOException {
         hub.ignoreRange();
