@@ -110,13 +110,19 @@ public final class MusicGen {
      *                    frames follow them, as audiocraft's {@code generate_continuation}); null for none
      */
     public Music generateMusic(Tensor inputIds, Tensor attentionMask, Tensor promptAudio, Generator.Settings settings,
-                                Generator.StepListener listener) {
+                               Generator.StepListener listener) {
+        return generateMusicFromEmbeddings(textEncoder.embed(inputIds), attentionMask, promptAudio, settings, listener);
+    }
+
+    /** As {@link #generateMusic}, from prompt embeddings: learned concept rows spliced into the token embeddings. */
+    public Music generateMusicFromEmbeddings(Tensor inputsEmbeds, Tensor attentionMask, Tensor promptAudio,
+                                             Generator.Settings settings, Generator.StepListener listener) {
         Tensor prompt = null;
         if (promptAudio != null) {
             prompt = audioEncoder.encode(promptAudio).narrow(1, 0, config.decoder().numCodebooks());
         }
-        Tensor delayed = Generator.generate(decoder, condition(inputIds, attentionMask), attentionMask, prompt, settings, listener);
-        Tensor codes = audioCodes(delayed);
+        Tensor states = conditionFromEmbeddings(inputsEmbeds, attentionMask);
+        Tensor codes = audioCodes(Generator.generate(decoder, states, attentionMask, prompt, settings, listener));
         return new Music(codes, audioEncoder.decode(codes));
     }
 
