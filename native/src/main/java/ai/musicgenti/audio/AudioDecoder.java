@@ -45,8 +45,9 @@ public final class AudioDecoder {
     private static final int RESAMPLER_TAPS = 64;
 
     static {
-        // Damaged frames we skip past would otherwise print warnings on the user's terminal; errors still show.
-        av_log_set_level(AV_LOG_ERROR);
+        // FFmpeg's own log would print over the progress bars, and about damage we skip past anyway; what stops a
+        // decode reaches the user as a BadInputException carrying FFmpeg's error text.
+        av_log_set_level(AV_LOG_FATAL);
     }
 
     private AudioDecoder() {
