@@ -39,9 +39,12 @@ public final class Adam {
         return new Adam(param, 0.9, 0.999, 1e-8);
     }
 
-    /** One update from {@code param.grad()}, then the gradient is zeroed for the next backward. */
-    public void step(double lr) {
-        Tensor grad = param.grad();
+    /**
+     * One update from {@code param.grad()} scaled by {@code gradientScale} (training amplifies the small gradients
+     * that reach the prompt embeddings through the whole model); then the gradient is zeroed for the next backward.
+     */
+    public void step(double lr, double gradientScale) {
+        Tensor grad = param.grad().mul(scalar(gradientScale));
         steps++;
         m.mul_(scalar(beta1)).add_(grad.mul(scalar(1 - beta1)));
         v.mul_(scalar(beta2)).add_(grad.mul(grad).mul(scalar(1 - beta2)));
@@ -50,7 +53,7 @@ public final class Adam {
         Tensor update = m.div(denominator).mul(scalar(lr / correction1));
         // the parameter is a leaf that requires grad: change its data, not the graph
         param.detach().sub_(update);
-        grad.zero_();
+        param.grad().zero_();
     }
 
     public Tensor m() {

@@ -62,7 +62,7 @@ public final class CodebookLoss {
         long batch = embeds.size(0), seq = embeds.size(1), width = embeds.size(2);
         Tensor at = rows.to(embeds.device(), ScalarType.Long);
         Tensor picked = learned.to(embeds.device(), embeds.scalar_type())
-                .index_select(0, at.clamp_min(Tensors.scalar(0)).flatten()).view(batch, seq, width);
+                .index_select(0, at.clamp_min(Tensors.scalar(0)).to(ScalarType.Long).flatten()).view(batch, seq, width);
         return torch.where(at.ge(Tensors.scalar(0)).unsqueeze(-1), picked, embeds);
     }
 }
