@@ -231,8 +231,7 @@ public final class Trainer {
                 listener.onStep(m, stepInEpoch + 1, plan.size());
             }
             lastEpoch = new EpochMetrics(epoch, step, epochCeSum / Math.max(1, epochCeCount), validationCrossEntropy());
-            appendMetrics(Map.of("type", "epoch", "epoch", lastEpoch.epoch(), "step", lastEpoch.step(),
-                    "train_ce", lastEpoch.trainCrossEntropy(), "valid_ce", lastEpoch.validCrossEntropy()));
+            appendMetrics(epochLine(lastEpoch));
             listener.onEpoch(lastEpoch);
             epoch++;
             stepInEpoch = 0;
@@ -349,9 +348,14 @@ public final class Trainer {
         return sum / valid.size();
     }
 
-    /** The concepts file, then the checkpoint, each written atomically. */
+    private static Map<String, Object> epochLine(EpochMetrics m) {
+        return Map.of("type", "epoch", "epoch", m.epoch(), "step", m.step(), "train_ce", m.trainCrossEntropy(), "valid_ce", m.validCrossEntropy());
+    }
+
+    /** The concepts file (with the metrics of the last finished epoch), then the checkpoint, each written atomically. */
     private void save(EpochMetrics metrics) throws IOException {
-        String metricsJson = JSON.writeValueAsString(metrics == null ? (lastEpoch == null ? Map.of() : lastEpoch) : metrics);
+        EpochMetrics shown = metrics != null ? metrics : lastEpoch;
+        String metricsJson = JSON.writeValueAsString(shown == null ? Map.of() : new java.util.TreeMap<>(epochLine(shown)));
         LearnedConcepts.save(outputs.conceptsFile(), prompts.concepts(), learned,
                 new LearnedConcepts.Info(base.id(), base.hash(), epoch, step, metricsJson));
         Map<String, String> meta = new LinkedHashMap<>();
