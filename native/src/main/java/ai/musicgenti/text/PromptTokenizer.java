@@ -22,7 +22,6 @@ import java.util.Map;
  */
 public final class PromptTokenizer implements AutoCloseable {
     private static final String PAD = "<pad>";
-    private static final String EOS = "</s>";
 
     static {
         // DJL goes online in two places unless it is in offline mode (checked in the bytecode of api and
@@ -56,18 +55,21 @@ public final class PromptTokenizer implements AutoCloseable {
             throw new BadInputException(file + " not found: give the tokenizer.json of the model's text encoder");
         }
         JsonNode json = readJson(file);
-        long padId = addedTokenId(file, json, PAD), eosId = addedTokenId(file, json, EOS);
+        long padId = addedTokenId(file, json, PAD);
         try {
             // no truncation (T5Tokenizer's __call__ does not truncate by default); padding is done here per batch
             Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");
-            return new PromptTokenizer(HuggingFaceTokenizer.newInstance(file, options), padId, eosId);
+            HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(file, options);
+            // the post-processor appends the end token, so the empty text is exactly [</s>]
+            long[] empty = tokenizer.encode("").getIds();
+            return new PromptTokenizer(tokenizer, padId, empty[empty.length - 1]);
         } catch (IOException | RuntimeException e) {
             throw new BadInputException(file + " is not a valid HF tokenizers file (" + e.getMessage()
                     + "): export it again with tokenizer.save_pretrained()", e);
         }
     }
 
-    // The Rust loader's errors are terse, so the JSON is checked here first; the special ids also come from it.
+    // The Rust loader's errors are terse, so the JSON is checked here first; the pad id also comes from it.
     private static JsonNode readJson(Path file) {
         try {
             return new ObjectMapper().readTree(file.toFile());
