@@ -155,9 +155,10 @@ final class BenchCommand implements Callable<Integer> {
         long width = model.config().text().dModel();
         Tensor ids = torch.randint(2, model.config().text().vocabSize(), new long[]{1, textTokens + tiTokens}, compute.longs());
         Tensor mask = torch.ones_like(ids);
-        long[] pos = new long[tiTokens];
-        for (int i = 0; i < tiTokens; i++) pos[i] = textTokens / 2 + i;
-        Tensor positions = Tensors.longs(pos, 1, tiTokens).to(compute.device(), torch.ScalarType.Long);
+        long[] at = new long[textTokens + tiTokens];
+        java.util.Arrays.fill(at, -1);
+        for (int i = 0; i < tiTokens; i++) at[textTokens / 2 + i] = i;
+        Tensor rows = Tensors.longs(at, 1, at.length).to(compute.device(), torch.ScalarType.Long);
         Tensor learned = torch.randn(tiTokens, width).to(compute.device(), compute.dtype()).requires_grad_(true);
         Tensor codes = torch.randint(0, vocab, new long[]{1, k, tiFrames}, compute.longs());
         Tensor input = DelayPattern.build(codes, vocab).narrow(2, 0, tiFrames + 1);
@@ -166,7 +167,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i <= tiSteps; i++) {
             long t0 = System.nanoTime();
             try (PointerScope scope = new PointerScope()) {
-                Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), positions, learned);
+                Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), rows, learned);
                 Tensor logits = model.decoder().forward(input, model.conditionFromEmbeddings(embeds, mask), mask);
                 Tensor l = CodebookLoss.compute(logits, codes, null).loss();
                 l.backward();

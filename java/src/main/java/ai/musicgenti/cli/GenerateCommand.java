@@ -10,6 +10,7 @@ import ai.musicgenti.core.Tensors;
 import ai.musicgenti.generate.Generator;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.PromptTokenizer;
+import ai.musicgenti.train.LearnedConcepts;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -37,6 +38,13 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--prompts-file", description = "A UTF-8 file with one prompt per line (blank lines and lines starting with # are skipped).")
     Path promptsFile;
+
+    @Option(names = "--concepts", arity = "1..*", paramLabel = "FILE",
+            description = "Learned concepts (.safetensors from train); prompts may then name them as <name> or <name_i>.")
+    List<Path> conceptFiles = new ArrayList<>();
+
+    @Option(names = "--template", description = "A prompt with %%s, filled with each loaded concept (\"High quality music in the style of %%s\").")
+    String template;
 
     @Option(names = "--duration", description = "Seconds of audio per clip, an audio prompt included (default: the checkpoint's generation_config.json).")
     Double duration;
@@ -79,18 +87,19 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        List<String> texts = prompts();
+        if (template != null && conceptFiles.isEmpty()) throw new BadInputException("--template needs --concepts FILE to fill it with");
         if (duration != null && !(duration > 0)) {
             throw new BadInputException("--duration " + duration + ": must be a positive number of seconds");
         }
         if (batch < 1) throw new BadInputException("--batch " + batch + ": must be at least 1");
         Wav.Options wav = wavOptions();
-        List<Path> targets = targets(texts);
-        checkWritable(targets);
-
         Path folderPath = modelOptions.folder();
         Compute compute = modelOptions.compute();
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(tokenizerFile(folderPath))) {
+            LearnedConcepts concepts = conceptFiles.isEmpty() ? null : LearnedConcepts.loadAll(conceptFiles, folder);
+            List<String> texts = prompts(concepts);
+            List<Path> targets = targets(texts);
+            checkWritable(targets);
             MusicGen model = MusicGen.load(folder, compute);
             int rate = model.audioEncoder().samplingRate();
             int k = model.config().decoder().numCodebooks();
@@ -98,7 +107,6 @@ final class GenerateCommand implements Callable<Integer> {
 
             List<String> rows = new ArrayList<>();
             for (String t : texts) for (int i = 0; i < batch; i++) rows.add(t);
-            PromptTokenizer.Batch tokens = tokenizer.encode(rows);
 
             Tensor promptAudio = null;
             long promptFrames = 0;
@@ -111,8 +119,15 @@ final class GenerateCommand implements Callable<Integer> {
             System.err.printf(Locale.ROOT, "model %s on %s; %d clip(s) of %.2f s; seed %d%n", modelOptions.model, compute,
                     rows.size(), (promptFrames + settings.maxNewTokens() + 1 - k) / frameRate, settings.seed());
 
-            MusicGen.Music music = model.generateMusic(tokens.inputIds(), tokens.attentionMask(), promptAudio, settings,
-                    new StepProgress(System.err, settings.maxNewTokens()));
+            StepProgress progress = new StepProgress(System.err, settings.maxNewTokens());
+            MusicGen.Music music;
+            if (concepts != null) {
+                LearnedConcepts.Conditioning c = concepts.condition(model, tokenizer, rows);
+                music = model.generateMusicFromEmbeddings(c.inputsEmbeds(), c.attentionMask(), promptAudio, settings, progress);
+            } else {
+                PromptTokenizer.Batch tokens = tokenizer.encode(rows);
+                music = model.generateMusic(tokens.inputIds(), tokens.attentionMask(), promptAudio, settings, progress);
+            }
             for (int i = 0; i < targets.size(); i++) {
                 Wav.write(targets.get(i), music.audio(), i, rate, wav);
                 if (saveCodes) {
@@ -126,8 +141,12 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<String> prompts() throws IOException {
+    private List<String> prompts(LearnedConcepts concepts) throws IOException {
         List<String> all = new ArrayList<>(prompts);
+        if (template != null) {
+            if (!template.contains("%s")) throw new BadInputException("--template \"" + template + "\": has no %s to put the concept in");
+            for (String name : concepts.tokenCounts().keySet()) all.add(template.replace("%s", "<" + name + ">"));
+        }
         if (promptsFile != null) {
             if (!Files.isReadable(promptsFile)) {
                 throw new BadInputException("--prompts-file " + promptsFile + ": cannot be read; check the path");
@@ -137,7 +156,7 @@ final class GenerateCommand implements Callable<Integer> {
                 if (!t.isEmpty() && !t.startsWith("#")) all.add(t);
             }
         }
-        if (all.isEmpty()) throw new BadInputException("no prompt: give --prompt \"...\" (repeatable) or --prompts-file FILE");
+        if (all.isEmpty()) throw new BadInputException("no prompt: give --prompt \"...\" (repeatable), --prompts-file FILE, or --concepts with --template");
         return all;
     }
 

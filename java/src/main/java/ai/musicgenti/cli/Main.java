@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "musicgen-ti", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Teach MusicGen new musical concepts by textual inversion, and generate music with them.",
-        subcommands = {GenerateCommand.class, PrepareCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, PrepareCommand.class, TrainCommand.class, InfoCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces of errors.")
     boolean verbose;

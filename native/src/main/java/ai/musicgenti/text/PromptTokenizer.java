@@ -36,10 +36,12 @@ public final class PromptTokenizer implements AutoCloseable {
 
     private final HuggingFaceTokenizer tokenizer;
     private final long padId;
+    private final long eosId;
 
-    private PromptTokenizer(HuggingFaceTokenizer tokenizer, long padId) {
+    private PromptTokenizer(HuggingFaceTokenizer tokenizer, long padId, long eosId) {
         this.tokenizer = tokenizer;
         this.padId = padId;
+        this.eosId = eosId;
     }
 
     /** Ids [B,S] and mask [B,S] (both Long), right-padded with the pad id as HF's {@code padding=True} does. */
@@ -52,11 +54,15 @@ public final class PromptTokenizer implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file + " not found: give the tokenizer.json of the model's text encoder");
         }
-        long padId = padId(file);
+        JsonNode json = readJson(file);
+        long padId = addedTokenId(file, json, PAD);
         try {
             // no truncation (T5Tokenizer's __call__ does not truncate by default); padding is done here per batch
             Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");
-            return new PromptTokenizer(HuggingFaceTokenizer.newInstance(file, options), padId);
+            HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(file, options);
+            // the post-processor appends the end token, so the empty text is exactly [</s>]
+            long[] empty = tokenizer.encode("").getIds();
+            return new PromptTokenizer(tokenizer, padId, empty[empty.length - 1]);
         } catch (IOException | RuntimeException e) {
             throw new BadInputException(file + " is not a valid HF tokenizers file (" + e.getMessage()
                     + "): export it again with tokenizer.save_pretrained()", e);
@@ -64,25 +70,32 @@ public final class PromptTokenizer implements AutoCloseable {
     }
 
     // The Rust loader's errors are terse, so the JSON is checked here first; the pad id also comes from it.
-    private static long padId(Path file) {
-        JsonNode json;
+    private static JsonNode readJson(Path file) {
         try {
-            json = new ObjectMapper().readTree(file.toFile());
+            return new ObjectMapper().readTree(file.toFile());
         } catch (JsonProcessingException e) {
             throw new BadInputException(file + " is not valid JSON (" + e.getOriginalMessage()
                     + "): export it again with tokenizer.save_pretrained()", e);
         } catch (IOException e) {
             throw new BadInputException(file + " cannot be read (" + e + "): check its permissions", e);
         }
+    }
+
+    private static long addedTokenId(Path file, JsonNode json, String token) {
         for (JsonNode t : json.path("added_tokens")) {
-            if (PAD.equals(t.path("content").asText())) return t.path("id").asLong();
+            if (token.equals(t.path("content").asText())) return t.path("id").asLong();
         }
-        throw new BadInputException(file + " has no " + PAD + " token among its added_tokens: give a T5 tokenizer.json");
+        throw new BadInputException(file + " has no " + token + " token among its added_tokens: give a T5 tokenizer.json");
     }
 
     /** Token ids of one prompt, ending in {@code </s>}; the empty prompt gives {@code [</s>]}. */
     public long[] encode(String text) {
         return tokenizer.encode(text).getIds();
+    }
+
+    /** Token ids of a piece of text without {@code </s>}: one segment of a prompt that has placeholders in it. */
+    public long[] encodePlain(String text) {
+        return tokenizer.encode(text, false, false).getIds();
     }
 
     /**
@@ -109,6 +122,10 @@ public final class PromptTokenizer implements AutoCloseable {
 
     public long padId() {
         return padId;
+    }
+
+    public long eosId() {
+        return eosId;
     }
 
     @Override

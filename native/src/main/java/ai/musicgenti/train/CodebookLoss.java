@@ -1,7 +1,6 @@
 package ai.musicgenti.train;
 
 import ai.musicgenti.core.Tensors;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -54,14 +53,16 @@ public final class CodebookLoss {
         return new Result(perCodebook.mean(), perCodebook, validMask);
     }
 
-    /** Replaces, in each row b, the embedding at {@code positions[b, j]} by {@code learned[j]} without in-place ops, so
-     * gradients reach {@code learned}. embeds [B,S,D], positions [B,N] long, learned [N,D]. */
-    public static Tensor splice(Tensor embeds, Tensor positions, Tensor learned) {
-        long seq = embeds.size(1);
-        // one-hot [B,N,S]: which sequence slot each learned row goes to
-        Tensor select = torch.one_hot(positions, seq).to(embeds.scalar_type());
-        Tensor keep = select.sum(new long[]{1}, false, new ScalarTypeOptional()).neg().add(Tensors.scalar(1.0));
-        Tensor placed = torch.matmul(select.transpose(1, 2), learned.to(embeds.scalar_type()));
-        return embeds.mul(keep.unsqueeze(-1)).add(placed);
+    /**
+     * Puts learned rows into prompt embeddings: position (b, s) takes {@code learned[rows[b, s]]} where that index is
+     * at least 0 and keeps its token embedding where it is -1. Out of place, so gradients reach {@code learned} (and
+     * only it: the token embeddings come from the frozen table). embeds [B,S,D], rows [B,S] long, learned [N,D].
+     */
+    public static Tensor splice(Tensor embeds, Tensor rows, Tensor learned) {
+        long batch = embeds.size(0), seq = embeds.size(1), width = embeds.size(2);
+        Tensor at = rows.to(embeds.device(), ScalarType.Long);
+        Tensor picked = learned.to(embeds.device(), embeds.scalar_type())
+                .index_select(0, at.clamp_min(Tensors.scalar(0)).to(ScalarType.Long).flatten()).view(batch, seq, width);
+        return torch.where(at.ge(Tensors.scalar(0)).unsqueeze(-1), picked, embeds);
     }
 }

@@ -90,7 +90,7 @@ final class MusicGenGolden {
     private static void textualInversion(GoldenCase c, MusicGen model) {
         Tensor ids = c.io("ti.input_ids"), mask = c.io("ti.attention_mask");
         Tensor learned = c.io("ti.P").clone().requires_grad_(true);
-        Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), c.io("ti.placeholder_positions"), learned);
+        Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), learnedRows(c.io("ti.placeholder_positions"), ids.size(1)), learned);
         c.check("ti.inputs_embeds", embeds);
         Tensor codes = c.io("ti.codes");
         long frames = codes.size(2);
@@ -104,5 +104,15 @@ final class MusicGenGolden {
         c.check("ti.loss", loss.loss().reshape(1));
         loss.loss().backward();
         c.check("ti.grad_P", learned.grad());
+    }
+
+    /** The reference names the positions [B,N] that take P's rows 0..N-1; splice wants each position's row [B,S]. */
+    static Tensor learnedRows(Tensor positions, long seq) {
+        long[] pos = Tensors.toLongs(positions);
+        int batch = (int) positions.size(0), n = (int) positions.size(1);
+        long[] rows = new long[batch * (int) seq];
+        Arrays.fill(rows, -1);
+        for (int b = 0; b < batch; b++) for (int j = 0; j < n; j++) rows[b * (int) seq + (int) pos[b * n + j]] = j;
+        return Tensors.longs(rows, batch, seq);
     }
 }

@@ -57,7 +57,7 @@ class NativeMemoryTest {
         long vocab = model.config().decoder().vocabSize();
         Tensor ids = Tensors.longs(new long[]{51, 5, 6, 63, 1}, 1, 5);
         Tensor mask = torch.ones_like(ids);
-        Tensor positions = Tensors.longs(new long[]{1, 2}, 1, 2);
+        Tensor rows = Tensors.longs(new long[]{-1, 0, 1, -1, -1}, 1, 5);
         Tensor learned = torch.randn(2, model.config().text().dModel()).requires_grad_(true);
         Tensor codes = torch.randint(0, vocab, new long[]{1, k, 16}, Compute.cpu().longs());
         Tensor input = DelayPattern.build(codes, vocab).narrow(2, 0, 17);
@@ -65,7 +65,7 @@ class NativeMemoryTest {
         for (int i = -20; i < STEPS; i++) {
             if (i == 0) before = Usage.now();
             try (PointerScope scope = new PointerScope()) {
-                Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), positions, learned);
+                Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), rows, learned);
                 Tensor logits = model.decoder().forward(input, model.conditionFromEmbeddings(embeds, mask), mask);
                 CodebookLoss.compute(logits, codes, null).loss().backward();
                 learned.grad().zero_();

@@ -1,0 +1,194 @@
+package ai.musicgenti.cli;
+
+import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.models.MusicGen;
+import ai.musicgenti.text.PromptTokenizer;
+import ai.musicgenti.train.PreparedTrainingData;
+import ai.musicgenti.train.LearnedConcepts;
+import ai.musicgenti.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** Learns token embeddings for concepts of a prepared dataset (textual inversion); MusicGen stays frozen. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Learn new tokens <concept> for the concepts of a prepared dataset; writes <out>/<dataset>/<run>.safetensors.")
+final class TrainCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--dataset", required = true, description = "The prepared dataset folder (train/<concept>/…, valid/<concept>/…).")
+    Path dataset;
+
+    @Option(names = "--concepts", arity = "1..*", description = "Concepts to learn (default: all of the dataset's).")
+    List<String> concepts = new ArrayList<>();
+
+    @Option(names = "--tokens", defaultValue = "10", description = "Pseudo-tokens per concept (default: ${DEFAULT-VALUE}).")
+    int tokens;
+
+    @Option(names = "--epochs", description = "Epochs (default: 10; with --resume: the run's own).")
+    Integer epochs;
+
+    @Option(names = "--batch-size", defaultValue = "4", description = "Fragments per step (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--examples-num", defaultValue = "0", description = "Fragments per concept per epoch; 0 = all it has (default: ${DEFAULT-VALUE}).")
+    int examplesNum;
+
+    @Option(names = "--music-len", defaultValue = "250", description = "Window in frames (250 = 5 s at 50 Hz) (default: ${DEFAULT-VALUE}).")
+    int musicLen;
+
+    @Option(names = "--lr", defaultValue = "0.1", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--lr-step-epochs", defaultValue = "0", description = "Multiply the rate by --lr-gamma every N epochs; 0 = constant (default: ${DEFAULT-VALUE}).")
+    int lrStepEpochs;
+
+    @Option(names = "--lr-gamma", defaultValue = "0.5", description = "See --lr-step-epochs (default: ${DEFAULT-VALUE}).")
+    double lrGamma;
+
+    @Option(names = "--grad-amplify", defaultValue = "10", description = "Gradient factor before the Adam step (default: ${DEFAULT-VALUE}).")
+    double gradAmplify;
+
+    @Option(names = "--entropy-alpha", defaultValue = "1.0", description = "Weight of the codebook cross-entropy (default: ${DEFAULT-VALUE}).")
+    double entropyAlpha;
+
+    @Option(names = "--ortho-alpha", defaultValue = "0.01", description = "Weight of the orthogonality of a concept's tokens (default: ${DEFAULT-VALUE}).")
+    double orthoAlpha;
+
+    @Option(names = "--cr-alpha", defaultValue = "0.1", description = "Weight of the margin between concepts (default: ${DEFAULT-VALUE}).")
+    double crAlpha;
+
+    @Option(names = "--cr-margin", defaultValue = "1.5", description = "Distance (0..2) between concepts' directions below which they are pushed apart (default: ${DEFAULT-VALUE}).")
+    double crMargin;
+
+    @Option(names = "--shuffle-tokens", description = "Place a concept's tokens in a random order in each training prompt.")
+    boolean shuffleTokens;
+
+    @Option(names = "--init-word", description = "Start the tokens at this word's embedding (default: the mean token embedding).")
+    String initWord;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the initialisation and of all sampling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--run", description = "Run name (default: the concepts joined by '-').")
+    String run;
+
+    @Option(names = "--resume", description = "Continue the run of this name from its checkpoint.")
+    String resume;
+
+    @Option(names = "--out", defaultValue = "models", description = "Concepts files go to <out>/<dataset>/<run>.safetensors (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--runs", defaultValue = "runs", description = "Checkpoints and metrics go to <runs>/<run>/ (default: ${DEFAULT-VALUE}).")
+    Path runs;
+
+    @Option(names = "--train-prompts", description = "Training prompt templates, one per line with %%s (default: configs/prompts/train.txt, bundled in the launcher).")
+    Path trainPrompts;
+
+    @Option(names = "--valid-prompts", description = "Validation prompt templates (default: configs/prompts/valid.txt, bundled in the launcher).")
+    Path validPrompts;
+
+    @Override
+    public Integer call() throws Exception {
+        Trainer.Templates templates = new Trainer.Templates(templates(trainPrompts, "train.txt"), templates(validPrompts, "valid.txt"));
+        Path folderPath = modelOptions.folder();
+        try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(folderPath)) {
+            MusicGen model = MusicGen.load(folder, modelOptions.compute());
+            PreparedTrainingData data = PreparedTrainingData.open(dataset, model);
+            List<String> chosen = concepts.isEmpty() ? data.concepts() : concepts;
+            String name = resume != null ? resume : run != null ? run : String.join("-", chosen);
+            Trainer.Outputs outputs = new Trainer.Outputs(out.resolve(data.name()).resolve(name + ".safetensors"), runs.resolve(name));
+            Trainer.Base base = new Trainer.Base(model, tokenizer, modelOptions.model, LearnedConcepts.baseModelHash(folder));
+            Trainer trainer = resume != null
+                    ? Trainer.resume(base, data, templates, outputs, epochs)
+                    : Trainer.start(base, data, templates, new Trainer.Settings(chosen, tokens, epochs != null ? epochs : 10, batchSize,
+                    examplesNum, musicLen, lr, lrStepEpochs, lrGamma, gradAmplify, entropyAlpha, orthoAlpha, crAlpha, crMargin,
+                    shuffleTokens, initWord, seed), outputs);
+            System.err.printf(Locale.ROOT, "run %s: %s on %s, concepts %s x %d tokens, %d train / %d valid fragments%n", name,
+                    modelOptions.model, modelOptions.compute(), trainer.settings().concepts(), trainer.settings().tokens(),
+                    data.train().size(), data.valid().size());
+            runStoppable(trainer);
+            System.out.println(outputs.conceptsFile());
+        }
+        return 0;
+    }
+
+    /** Ctrl-C asks the trainer to stop after its current step and waits until it has saved. */
+    private static void runStoppable(Trainer trainer) throws IOException {
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            trainer.requestStop();
+            try {
+                finished.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            trainer.run(new TrainProgress(System.err));
+        } finally {
+            finished.countDown();
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is running: it returns now that the trainer has saved
+        }
+    }
+
+    /** A templates file, or the copy of {@code configs/prompts/<bundled>} packed into the launcher. */
+    private static List<String> templates(Path file, String bundled) throws IOException {
+        List<String> lines;
+        if (file == null) {
+            try (var in = TrainCommand.class.getResourceAsStream("/prompts/" + bundled)) {
+                lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+            }
+        } else if (Files.isReadable(file)) {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } else {
+            throw new BadInputException(file + ": prompt templates not found; give a readable file with one template (with %s) per line");
+        }
+        return lines.stream().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+    }
+
+    /** One progress line on stderr: epoch, step, loss and steps/s, redrawn at most ten times a second. */
+    private static final class TrainProgress implements Trainer.Listener {
+        private final java.io.PrintStream err;
+        private final long start = System.nanoTime();
+        private long steps;
+        private long lastDraw;
+
+        TrainProgress(java.io.PrintStream err) {
+            this.err = err;
+        }
+
+        @Override
+        public void onStep(Trainer.StepMetrics m, int stepInEpoch, int stepsInEpoch) {
+            steps++;
+            long now = System.nanoTime();
+            if (stepInEpoch < stepsInEpoch && now - lastDraw < 100_000_000L) return;
+            lastDraw = now;
+            err.printf(Locale.ROOT, "\repoch %d step %d/%d (total %d) loss %.4f ce %.4f lr %.3g %.2f steps/s ", m.epoch() + 1, stepInEpoch,
+                    stepsInEpoch, m.step(), m.loss(), m.crossEntropy(), m.lr(), steps / ((now - start) / 1e9));
+            err.flush();
+        }
+
+        @Override
+        public void onEpoch(Trainer.EpochMetrics m) {
+            err.printf(Locale.ROOT, "%nepoch %d done: train ce %.4f, valid ce %.4f%n", m.epoch() + 1, m.trainCrossEntropy(), m.validCrossEntropy());
+        }
+    }
+}

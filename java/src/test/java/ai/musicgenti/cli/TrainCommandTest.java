@@ -1,0 +1,73 @@
+package ai.musicgenti.cli;
+
+import ai.musicgenti.audio.Wav;
+import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.core.Safetensors;
+import ai.musicgenti.golden.Golden;
+import ai.musicgenti.train.LearnedConcepts;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TrainCommandTest {
+    /** The user's whole path: clips → prepare → train → resume → generate with the learned concepts. */
+    @Test
+    void preparesTrainsResumesAndGeneratesWithConcepts(@TempDir Path dir) throws Exception {
+        Path model = Golden.firstOfKind("musicgen_generate").dir();
+        Path clips = dir.resolve("clips");
+        for (String concept : List.of("a", "b")) {
+            for (int i = 0; i < 4; i++) {
+                float[] x = new float[32000];
+                double f = (concept.equals("a") ? 220 : 1500) * (1 + 0.1 * i);
+                for (int n = 0; n < x.length; n++) x[n] = (float) (0.4 * Math.sin(2 * Math.PI * f * n / 32000.0));
+                Wav.write(clips.resolve(concept).resolve("clip " + i + ".wav"), new float[][]{x}, 32000, Wav.Format.PCM16);
+            }
+        }
+        Path ds = dir.resolve("my-ds");
+        assertEquals(0, Main.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", model.toString(),
+                "--fragment-seconds", "0.4", "--val-fraction", "0.25"));
+
+        String[] common = {"--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
+                "--runs", dir.resolve("runs").toString(), "--music-len", "16"};
+        assertEquals(0, Main.run(concat(new String[]{"train", "--concepts", "a", "b", "--tokens", "2", "--epochs", "1",
+                "--batch-size", "4", "--shuffle-tokens", "--run", "r"}, common)));
+        Path concepts = dir.resolve("models/my-ds/r.safetensors");
+        try (Safetensors st = Safetensors.open(concepts)) {
+            assertEquals("[\"a\",\"b\"]", st.metadata().get("concepts"));
+            assertEquals("{\"a\":[\"<a_0>\",\"<a_1>\"],\"b\":[\"<b_0>\",\"<b_1>\"]}", st.metadata().get("tokens"));
+            assertEquals("1", st.metadata().get("epoch"));
+            assertTrue(st.metadata().get("metrics").contains("valid_ce"));
+            assertEquals(List.of(2L, 24L), List.of(st.entry("a").shape()[0], st.entry("a").shape()[1]));
+        }
+        int steps = Files.readAllLines(dir.resolve("runs/r/metrics.jsonl")).size();
+        assertEquals(0, Main.run(concat(new String[]{"train", "--resume", "r", "--epochs", "2"}, common)));
+        try (ModelFolder folder = ModelFolder.open(model)) {
+            assertEquals(2, LearnedConcepts.load(concepts, folder).info().epoch());
+        }
+        assertEquals(2 * steps, Files.readAllLines(dir.resolve("runs/r/metrics.jsonl")).size(), "a line per step and per epoch");
+        assertEquals(1, Main.run(concat(new String[]{"train", "--resume", "nope"}, common)));
+        assertEquals(1, Main.run(concat(new String[]{"train", "--concepts", "a", "--run", "r"}, common)), "a second run under an existing name");
+
+        Path out = dir.resolve("out");
+        assertEquals(0, Main.run("generate", "--model", model.toString(), "--concepts", concepts.toString(),
+                "--template", "music in the style of %s", "--prompt", "<a> and <b_1> together", "--duration", "0.3",
+                "--seed", "2", "--out", out.toString()));
+        for (String name : List.of("music-in-the-style-of-a", "music-in-the-style-of-b", "a-and-b-1-together")) {
+            assertEquals(15 * 640, Wav.read(out.resolve(name + ".wav")).frames(), name);
+        }
+        assertEquals(1, Main.run("generate", "--model", model.toString(), "--concepts", dir.resolve("nope.safetensors").toString(),
+                "--prompt", "x", "--out", out.toString()), "a missing concepts file is a user error");
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
