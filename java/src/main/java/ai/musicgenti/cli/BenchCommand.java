@@ -6,9 +6,11 @@ import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.generate.Generator;
-import ai.musicgenti.models.DelayPattern;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.train.CodebookLoss;
+import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.train.Adam;
+import ai.musicgenti.train.TextualInversion;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.javacpp.Pointer;
@@ -25,6 +27,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -35,7 +38,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure decode steps/s (with guidance) and one textual-inversion step, on a randomly initialised model of a real MusicGen shape (no download) or on --model.",
-        subcommands = {BenchCommand.Generate.class, BenchCommand.TextualInversion.class})
+        subcommands = {BenchCommand.Generate.class, BenchCommand.Train.class})
 final class BenchCommand implements Callable<Integer> {
     @Command(name = "generate", mixinStandardHelpOptions = true, description = "Decode steps/s with guidance and the real-time factor.")
     static final class Generate implements Callable<Integer> {
@@ -48,8 +51,9 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "ti", mixinStandardHelpOptions = true, description = "One textual-inversion step: forward and backward into the learned embeddings.")
-    static final class TextualInversion implements Callable<Integer> {
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Textual-inversion training steps (forward and backward through T5 and the decoder, Adam on the learned rows): steps/s and peak memory.")
+    static final class Train implements Callable<Integer> {
         @ParentCommand
         BenchCommand bench;
 
@@ -79,14 +83,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(scope = CommandLine.ScopeType.INHERIT, names = "--text-tokens", defaultValue = "12", description = "Prompt length in tokens (default: ${DEFAULT-VALUE}).")
     int textTokens;
 
-    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--ti-frames", defaultValue = "250", description = "Frames in the textual-inversion window (250 = 5 s; 0 skips it; default: ${DEFAULT-VALUE}).")
-    int tiFrames;
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--window", defaultValue = "250", description = "Frames in each training window (250 = 5 s; 0 skips training; default: ${DEFAULT-VALUE}).")
+    int window;
 
-    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--ti-tokens", defaultValue = "10", description = "Learned tokens in the prompt (default: ${DEFAULT-VALUE}).")
-    int tiTokens;
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--tokens", defaultValue = "10", description = "Learned tokens in each prompt (default: ${DEFAULT-VALUE}).")
+    int tokens;
 
-    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--ti-steps", defaultValue = "2", description = "Timed textual-inversion steps (after one untimed; default: ${DEFAULT-VALUE}).")
-    int tiSteps;
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--train-steps", defaultValue = "2", description = "Timed training steps (after one untimed; default: ${DEFAULT-VALUE}).")
+    int trainSteps;
 
     @Option(scope = CommandLine.ScopeType.INHERIT, names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (0 = one: BLAS keeps the cores, see README; default: ${DEFAULT-VALUE}).")
     int threads;
@@ -99,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        return run(true, tiFrames > 0);
+        return run(true, window > 0);
     }
 
     int run(boolean decode, boolean ti) throws IOException {
@@ -115,7 +119,7 @@ final class BenchCommand implements Callable<Integer> {
                     model != null ? model + " weights" : shape + " shape, random weights", compute, torch.get_num_threads(),
                     System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset"), seconds(t0));
             if (decode) decode(net, compute);
-            if (ti) textualInversionStep(net, compute);
+            if (ti) trainSteps(net, compute);
         }
         return 0;
     }
@@ -149,35 +153,52 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "memory     resident %+.1f MB over the timed decode%n", (Pointer.physicalBytes() - before) / 1e6);
     }
 
-    private void textualInversionStep(MusicGen model, Compute compute) {
+    /** The training step as {@code train} runs it: the full loss with its regularisers, backward, Adam. */
+    private void trainSteps(MusicGen model, Compute compute) {
         int k = model.config().decoder().numCodebooks();
         long vocab = model.config().decoder().vocabSize();
-        long width = model.config().text().dModel();
-        Tensor ids = torch.randint(2, model.config().text().vocabSize(), new long[]{1, textTokens + tiTokens}, compute.longs());
-        Tensor mask = torch.ones_like(ids);
-        long[] at = new long[textTokens + tiTokens];
+        int length = textTokens + tokens;
+        Tensor ids = torch.randint(2, model.config().text().vocabSize(), new long[]{batch, length}, compute.longs());
+        long[] at = new long[batch * length];
         java.util.Arrays.fill(at, -1);
-        for (int i = 0; i < tiTokens; i++) at[textTokens / 2 + i] = i;
-        Tensor rows = Tensors.longs(at, 1, at.length).to(compute.device(), torch.ScalarType.Long);
-        Tensor learned = torch.randn(tiTokens, width).to(compute.device(), compute.dtype()).requires_grad_(true);
-        Tensor codes = torch.randint(0, vocab, new long[]{1, k, tiFrames}, compute.longs());
-        Tensor input = DelayPattern.build(codes, vocab).narrow(2, 0, tiFrames + 1);
+        for (int b = 0; b < batch; b++) for (int i = 0; i < tokens; i++) at[b * length + textTokens / 2 + i] = i;
+        ConceptPrompts.Batch prompts = new ConceptPrompts.Batch(ids, torch.ones_like(ids), Tensors.longs(at, batch, length));
+        List<ConceptPrompts.Concept> concepts = List.of(new ConceptPrompts.Concept("bench", tokens, 0));
+        Tensor learned = torch.randn(tokens, model.config().text().dModel()).to(compute.device(), ScalarType.Float).requires_grad_(true);
+        Adam adam = Adam.standard(learned);
+        Tensor codes = torch.randint(0, vocab, new long[]{batch, k, window}, compute.longs());
+        TextualInversion.Alphas alphas = new TextualInversion.Alphas(1.0, 0.01, 0.1, 1.5);
         double total = 0;
         float loss = 0;
-        for (int i = 0; i <= tiSteps; i++) {
+        for (int i = 0; i <= trainSteps; i++) {
             long t0 = System.nanoTime();
             try (PointerScope scope = new PointerScope()) {
-                Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), rows, learned);
-                Tensor logits = model.decoder().forward(input, model.conditionFromEmbeddings(embeds, mask), mask);
-                Tensor l = CodebookLoss.compute(logits, codes, null).loss();
+                Tensor l = TextualInversion.loss(model, learned, prompts, codes, null, concepts, alphas).total();
                 l.backward();
+                adam.step(0.1, 10);
                 loss = l.item_float();
-                learned.grad().zero_();
             }
             if (i > 0) total += seconds(t0);
         }
-        System.out.printf(Locale.ROOT, "ti-step    %d frames (%.1f s of audio), %d learned tokens, forward+backward through T5 and the decoder: %.2f s/step (loss %.3f)%n",
-                tiFrames, tiFrames / (double) model.audioEncoder().frameRate(), tiTokens, total / Math.max(1, tiSteps), loss);
+        double perStep = total / Math.max(1, trainSteps);
+        System.out.printf(Locale.ROOT, "train      batch %d x %d frames (%.1f s of audio), %d learned tokens: %.3f steps/s, %.2f s/step (loss %.3f)%n",
+                batch, window, window / (double) model.audioEncoder().frameRate(), tokens, 1 / perStep, perStep, loss);
+        System.out.printf(Locale.ROOT, "memory     peak resident %s (weights, activations and the JVM)%n", peakResident());
+    }
+
+    /** The process's high-water mark of resident memory, as Linux reports it. */
+    private static String peakResident() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    return String.format(Locale.ROOT, "%.2f GB", kb / 1e6);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux: say so below
+        }
+        return "unknown (no /proc/self/status)";
     }
 
     private static double seconds(long t0) {

@@ -36,10 +36,10 @@ class MainTest {
     @Test
     void benchRunsOnAGivenConfigAndPrintsItsFigures() {
         String config = golden().resolve("musicgen_50hz/config.json").toString();
-        Run r = run("bench", "--shape", config, "--steps", "6", "--warmup", "1", "--ti-frames", "8", "--ti-steps", "1", "--device", "cpu");
+        Run r = run("bench", "--shape", config, "--steps", "6", "--warmup", "1", "--window", "8", "--train-steps", "1", "--device", "cpu");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().matches("(?s).*decode +6 steps.* [0-9.]+ steps/s.*real-time factor [0-9.]+.*"), r.out());
-        assertTrue(r.out().matches("(?s).*ti-step +8 frames.* [0-9.]+ s/step.*"), r.out());
+        assertTrue(r.out().matches("(?s).*train +batch 1 x 8 frames.* [0-9.]+ steps/s.*peak resident [0-9.]+ GB.*"), r.out());
     }
 
     @Test
@@ -48,7 +48,7 @@ class MainTest {
         Run r = run("bench", "generate", "--model", model, "--steps", "6", "--warmup", "1");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("musicgen_50hz weights") && r.out().matches("(?s).*decode +6 steps.*real-time factor [0-9.]+.*"), r.out());
-        assertTrue(!r.out().contains("ti-step"), r.out());
+        assertTrue(!r.out().contains("train "), r.out());
     }
 
     @Test
