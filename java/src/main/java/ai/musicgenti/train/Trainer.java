@@ -391,7 +391,7 @@ public final class Trainer {
             if (!Files.exists(file)) return;
             List<String> kept = new ArrayList<>();
             for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                if (line.isBlank()) continue;
+                if (line.isBlank() || !line.endsWith("}")) continue; // a line cut short by a kill is redone anyway
                 if (JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= lastStep) kept.add(line);
             }
             ai.musicgenti.core.AtomicFiles.writeBytes(file, (String.join("\n", kept) + (kept.isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8));

@@ -20,19 +20,7 @@ class TrainCommandTest {
     @Test
     void preparesTrainsResumesAndGeneratesWithConcepts(@TempDir Path dir) throws Exception {
         Path model = Golden.firstOfKind("musicgen_generate").dir();
-        Path clips = dir.resolve("clips");
-        for (String concept : List.of("a", "b")) {
-            for (int i = 0; i < 4; i++) {
-                float[] x = new float[32000];
-                double f = (concept.equals("a") ? 220 : 1500) * (1 + 0.1 * i);
-                for (int n = 0; n < x.length; n++) x[n] = (float) (0.4 * Math.sin(2 * Math.PI * f * n / 32000.0));
-                Wav.write(clips.resolve(concept).resolve("clip " + i + ".wav"), new float[][]{x}, 32000, Wav.Format.PCM16);
-            }
-        }
-        Path ds = dir.resolve("my-ds");
-        assertEquals(0, Main.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", model.toString(),
-                "--fragment-seconds", "0.4", "--val-fraction", "0.25"));
-
+        Path ds = preparedDataset(dir, model);
         String[] common = {"--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
                 "--runs", dir.resolve("runs").toString(), "--music-len", "16"};
         assertEquals(0, Main.run(concat(new String[]{"train", "--concepts", "a", "b", "--tokens", "2", "--epochs", "1",
@@ -65,7 +53,24 @@ class TrainCommandTest {
                 "--prompt", "x", "--out", out.toString()), "a missing concepts file is a user error");
     }
 
-    private static String[] concat(String[] a, String[] b) {
+    /** Two concepts of four 1 s sine clips each (a low, b high), prepared into 0.4 s fragments. */
+    static Path preparedDataset(Path dir, Path model) throws Exception {
+        Path clips = dir.resolve("clips");
+        for (String concept : List.of("a", "b")) {
+            for (int i = 0; i < 4; i++) {
+                float[] x = new float[32000];
+                double f = (concept.equals("a") ? 220 : 1500) * (1 + 0.1 * i);
+                for (int n = 0; n < x.length; n++) x[n] = (float) (0.4 * Math.sin(2 * Math.PI * f * n / 32000.0));
+                Wav.write(clips.resolve(concept).resolve("clip " + i + ".wav"), new float[][]{x}, 32000, Wav.Format.PCM16);
+            }
+        }
+        Path ds = dir.resolve("my-ds");
+        assertEquals(0, Main.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", model.toString(),
+                "--fragment-seconds", "0.4", "--val-fraction", "0.25"));
+        return ds;
+    }
+
+    static String[] concat(String[] a, String[] b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
