@@ -165,13 +165,9 @@ public final class Trainer {
     public static Trainer resume(Base base, TrainingData data, Templates templates, Outputs outputs, Integer epochs) {
         Path file = outputs.runDir().resolve(CHECKPOINT);
         if (!Files.exists(file)) throw new BadInputException("--resume: " + file + " not found; start the run without --resume");
-        Map<String, String> meta;
-        Map<String, Tensor> tensors;
-        try (Safetensors st = Safetensors.open(file)) {
-            meta = st.metadata();
-            tensors = new LinkedHashMap<>();
-            for (String name : st.entries().keySet()) tensors.put(name, st.tensor(name));
-        }
+        Safetensors.Contents checkpoint = Safetensors.load(file);
+        Map<String, String> meta = checkpoint.metadata();
+        Map<String, Tensor> tensors = checkpoint.tensors();
         if (!base.hash().equals(meta.get("base_model_hash"))) {
             throw new BadInputException("--resume: the run was trained on " + meta.get("base_model") + ", not on this model; use --model "
                     + meta.get("base_model"));

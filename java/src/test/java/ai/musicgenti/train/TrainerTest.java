@@ -8,7 +8,7 @@ import ai.musicgenti.golden.Golden;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
-import org.bytedeco.javacpp.Pointer;
+import ai.musicgenti.memory.NativeUsage;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterAll;
@@ -174,24 +174,12 @@ class TrainerTest {
         trainer.run(new Trainer.Listener() {
             @Override
             public void onStep(Trainer.StepMetrics m, int stepInEpoch, int stepsInEpoch) {
-                if (m.step() == 20) before[0] = liveObjects();
+                if (m.step() == 20) before[0] = NativeUsage.now().objects();
             }
         });
         assertEquals(320, trainer.step());
-        long grown = liveObjects() - before[0];
+        long grown = NativeUsage.now().objects() - before[0];
         System.out.println("300 training steps: native objects " + grown);
         assertTrue(grown < 50, "300 steps left " + grown + " more live native objects");
-    }
-
-    private static long liveObjects() {
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        return Pointer.totalCount();
     }
 }

@@ -235,12 +235,21 @@ public final class Safetensors implements AutoCloseable {
         while (b.hasRemaining()) ch.write(b);
     }
 
-    /** Reads a whole file into CPU tensors (small files: golden data, learned concepts). */
-    public static Map<String, Tensor> readAll(Path path) {
+    /** A whole file: its tensors (CPU, stored dtype, in file order) and its string metadata. */
+    public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) {
+    }
+
+    /** Reads a whole file (small files: golden data, learned concepts, checkpoints). */
+    public static Contents load(Path path) {
         try (Safetensors st = open(path)) {
             Map<String, Tensor> out = new LinkedHashMap<>();
             for (String name : st.entries().keySet()) out.put(name, st.tensor(name));
-            return out;
+            return new Contents(out, st.metadata());
         }
+    }
+
+    /** The tensors of a whole file. */
+    public static Map<String, Tensor> readAll(Path path) {
+        return load(path).tensors();
     }
 }

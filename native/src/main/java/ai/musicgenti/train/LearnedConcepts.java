@@ -78,13 +78,9 @@ public final class LearnedConcepts {
      * @throws BadInputException when the file is not a concepts file, or was learned on another base model
      */
     public static LearnedConcepts load(Path file, ModelFolder base) {
-        Map<String, String> meta;
-        Map<String, Tensor> tensors;
-        try (Safetensors st = Safetensors.open(file)) {
-            meta = st.metadata();
-            tensors = new LinkedHashMap<>();
-            for (String name : st.entries().keySet()) tensors.put(name, st.tensor(name));
-        }
+        Safetensors.Contents contents = Safetensors.load(file);
+        Map<String, String> meta = contents.metadata();
+        Map<String, Tensor> tensors = contents.tensors();
         for (String key : new String[]{"concepts", "base_model_hash", "d_model"}) {
             if (!meta.containsKey(key)) {
                 throw new BadInputException(file + ": no '" + key + "' metadata; this is not a concepts file written by musicgen-ti train");

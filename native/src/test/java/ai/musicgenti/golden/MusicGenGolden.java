@@ -19,7 +19,7 @@ import java.util.stream.LongStream;
  * Kind {@code musicgen}: teacher forcing ({@code tf.*}), CFG greedy generation ({@code gen.*}) and the
  * textual-inversion loss and gradient ({@code ti.*}) through the whole model.
  */
-final class MusicGenGolden {
+public final class MusicGenGolden {
     private MusicGenGolden() {
     }
 
@@ -107,7 +107,7 @@ final class MusicGenGolden {
     }
 
     /** The reference names the positions [B,N] that take P's rows 0..N-1; splice wants each position's row [B,S]. */
-    static Tensor learnedRows(Tensor positions, long seq) {
+    public static Tensor learnedRows(Tensor positions, long seq) {
         long[] pos = Tensors.toLongs(positions);
         int batch = (int) positions.size(0), n = (int) positions.size(1);
         long[] rows = new long[batch * (int) seq];

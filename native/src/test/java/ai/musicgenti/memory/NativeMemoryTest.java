@@ -8,7 +8,6 @@ import ai.musicgenti.golden.Golden;
 import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.train.CodebookLoss;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -44,11 +43,11 @@ class NativeMemoryTest {
         Tensor mask = torch.ones_like(ids);
         Tensor states = model.condition(ids, mask);
         Generator.generate(model.decoder(), states, mask, Generator.Settings.sampling(20, 3.0, 50, 1.0, 1.0, 1), null);
-        Usage before = Usage.now();
+        NativeUsage before = NativeUsage.now();
         Tensor out = Generator.generate(model.decoder(), states, mask, Generator.Settings.sampling(STEPS, 3.0, 50, 1.0, 1.0, 2), null);
-        Usage after = Usage.now();
+        NativeUsage after = NativeUsage.now();
         assertTrue(out.size(2) == STEPS + 1);
-        after.assertNoGrowthSince(before, STEPS + " decode steps");
+        after.assertNoGrowthSince(before, STEPS + " decode steps", 48);
     }
 
     @Test
@@ -61,9 +60,9 @@ class NativeMemoryTest {
         Tensor learned = torch.randn(2, model.config().text().dModel()).requires_grad_(true);
         Tensor codes = torch.randint(0, vocab, new long[]{1, k, 16}, Compute.cpu().longs());
         Tensor input = DelayPattern.build(codes, vocab).narrow(2, 0, 17);
-        Usage before = null;
+        NativeUsage before = null;
         for (int i = -20; i < STEPS; i++) {
-            if (i == 0) before = Usage.now();
+            if (i == 0) before = NativeUsage.now();
             try (PointerScope scope = new PointerScope()) {
                 Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), rows, learned);
                 Tensor logits = model.decoder().forward(input, model.conditionFromEmbeddings(embeds, mask), mask);
@@ -71,29 +70,6 @@ class NativeMemoryTest {
                 learned.grad().zero_();
             }
         }
-        Usage.now().assertNoGrowthSince(before, STEPS + " forward+backward steps");
-    }
-
-    /** Live native objects and resident bytes, measured after the GC has freed what it can. */
-    private record Usage(long objects, long residentBytes) {
-        static Usage now() {
-            for (int i = 0; i < 3; i++) {
-                System.gc();
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            return new Usage(Pointer.totalCount(), Pointer.physicalBytes());
-        }
-
-        void assertNoGrowthSince(Usage before, String what) {
-            long objects = this.objects - before.objects;
-            double mb = (this.residentBytes - before.residentBytes) / 1e6;
-            System.out.printf("%s: native objects %+d, resident memory %+.1f MB%n", what, objects, mb);
-            assertTrue(objects < 50, what + " left " + objects + " more live native objects");
-            assertTrue(mb < 48, what + " grew resident memory by " + mb + " MB");
-        }
+        NativeUsage.now().assertNoGrowthSince(before, STEPS + " forward+backward steps", 48);
     }
 }

@@ -4,6 +4,7 @@ import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.golden.Golden;
+import ai.musicgenti.golden.MusicGenGolden;
 import ai.musicgenti.golden.GoldenCase;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.ConceptPrompts;
@@ -27,7 +28,7 @@ class TextualInversionTest {
         try (ModelFolder folder = ModelFolder.open(c.dir())) {
             MusicGen model = MusicGen.load(folder, Compute.cpu());
             Tensor ids = c.io("ti.input_ids");
-            ConceptPrompts.Batch batch = new ConceptPrompts.Batch(ids, c.io("ti.attention_mask"), rows(c.io("ti.placeholder_positions"), ids.size(1)));
+            ConceptPrompts.Batch batch = new ConceptPrompts.Batch(ids, c.io("ti.attention_mask"), MusicGenGolden.learnedRows(c.io("ti.placeholder_positions"), ids.size(1)));
             Tensor learned = c.io("ti.P").clone().requires_grad_(true);
             TextualInversion.Terms terms = TextualInversion.loss(model, learned, batch, c.io("ti.codes"), null,
                     List.of(TWO_TOKENS), TextualInversion.Alphas.crossEntropyOnly());
@@ -46,14 +47,6 @@ class TextualInversionTest {
         }
     }
 
-    private static Tensor rows(Tensor positions, long seq) {
-        long[] pos = Tensors.toLongs(positions);
-        int batch = (int) positions.size(0), n = (int) positions.size(1);
-        long[] rows = new long[batch * (int) seq];
-        Arrays.fill(rows, -1);
-        for (int b = 0; b < batch; b++) for (int j = 0; j < n; j++) rows[b * (int) seq + (int) pos[b * n + j]] = j;
-        return Tensors.longs(rows, batch, seq);
-    }
 
     @Test
     void orthogonalityIsTheSquaredOffDiagonalOfTheUnitGram() {
