@@ -125,11 +125,18 @@ public final class ClapAudioEncoder {
     }
 
     /**
-     * @param pooler   [B, hidden] mean of the final normed tokens ({@code pooler_output})
-     * @param features [B, projection] the projected embedding ({@code audio_features} / {@code get_audio_features})
-     * @param embeds   [B, projection] {@code features} scaled to unit L2 norm ({@code audio_embeds})
+     * @param pooler    [B, hidden] mean of the final normed tokens ({@code pooler_output})
+     * @param projected [B, projection] the audio projection of {@code pooler}, before normalisation
+     * @param embeds    [B, projection] {@code projected} scaled to unit L2 norm ({@code audio_embeds})
      */
-    public record Output(Tensor pooler, Tensor features, Tensor embeds) {
+    public record Output(Tensor pooler, Tensor projected, Tensor embeds) {
+        /**
+         * What {@code ClapModel.get_audio_features} returns: in transformers 4.43.4 it normalises the projection
+         * too, so these are the unit-norm embeddings (the ones CLAP scores and FAD use).
+         */
+        public Tensor features() {
+            return embeds;
+        }
     }
 
     private record Linear(Tensor weight, TensorOptional bias) {
@@ -312,10 +319,10 @@ public final class ClapAudioEncoder {
         x = layerNorm(x, finalNorm, NORM_EPS);
         // HF regroups the token grid before its average pool, which still averages every token
         Tensor pooler = x.mean(new long[]{1}, false, new ScalarTypeOptional());
-        Tensor features = projection2.apply(activation(projection1.apply(pooler), config.projectionHiddenAct()));
-        Tensor f32 = features.to(ScalarType.Float);
+        Tensor projected = projection2.apply(activation(projection1.apply(pooler), config.projectionHiddenAct()));
+        Tensor f32 = projected.to(ScalarType.Float);
         Tensor norm = f32.mul(f32).sum(new long[]{-1}, true, new ScalarTypeOptional()).sqrt().to(compute.dtype());
-        return new Output(pooler, features, features.div(norm));
+        return new Output(pooler, projected, projected.div(norm));
     }
 
     private Tensor block(Block b, Tensor x, Stage stage) {
