@@ -296,11 +296,14 @@ public final class ClapAudioEncoder {
             throw new BadInputException("CLAP audio encoder: " + frames + " frames exceed the " + specWidth
                     + " the model takes (spec_size * freq_ratio)");
         }
-        Tensor x = inputFeatures.to(compute.device(), compute.dtype());
+        // the front end runs in F32 whatever the compute dtype: dB values and running variances lose too much in
+        // 16-bit, and CPU bicubic resampling has no 16-bit kernels
+        Tensor x = inputFeatures.to(compute.device(), ScalarType.Float);
         // BatchNorm2d over mel bins: HF moves them to the channel axis first
-        x = torch.batch_norm(x.transpose(1, 3), new TensorOptional(bnWeight), new TensorOptional(bnBias),
-                new TensorOptional(bnMean), new TensorOptional(bnVar), false, 0.1, NORM_EPS, true).transpose(1, 3);
+        x = torch.batch_norm(x.transpose(1, 3), f32(bnWeight), f32(bnBias), f32(bnMean), f32(bnVar),
+                false, 0.1, NORM_EPS, true).transpose(1, 3);
         if (frames < specWidth) x = torch.upsample_bicubic2d(x, new long[]{specWidth, config.numMelBins()}, true);
+        x = x.to(compute.dtype());
         // fold the long time axis into fr rows of the square image: [B, 1, mel*fr, time/fr]
         long mel = config.numMelBins();
         x = x.reshape(batch, fr, specWidth / fr, mel).permute(0, 1, 3, 2).contiguous().reshape(batch, 1, mel * fr, specWidth / fr);
@@ -369,6 +372,10 @@ public final class ClapAudioEncoder {
         Tensor out = torch.layer_norm(x.to(ScalarType.Float), new long[]{x.size(-1)},
                 new TensorOptional(n.weight().to(ScalarType.Float)), new TensorOptional(n.bias().to(ScalarType.Float)), eps, true);
         return out.to(compute.dtype());
+    }
+
+    private static TensorOptional f32(Tensor t) {
+        return new TensorOptional(t.to(ScalarType.Float));
     }
 
     private static Norm norm(Weights w, long dim) {
