@@ -21,7 +21,8 @@ class GoldenTest {
             "encodec", EnCodecGolden::run,
             "musicgen", MusicGenGolden::run,
             "musicgen_generate", MusicGenGenerateGolden::run,
-            "tokenizer", TokenizerGolden::run);
+            "tokenizer", TokenizerGolden::run,
+            "fad", FadGolden::run);
 
     @TestFactory
     Stream<DynamicTest> everyCase() throws IOException {
