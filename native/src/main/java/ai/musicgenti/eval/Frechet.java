@@ -137,6 +137,74 @@ public final class Frechet {
         return new Stats(mean, cov, n);
     }
 
+    /**
+     * One-pass statistics for sets too large to hold at once (a background set streamed file by file): sums of
+     * rows and of their outer products, both taken relative to the first row seen, so that the subtraction
+     * E[(x−s)(x−s)ᵀ] − (μ−s)(μ−s)ᵀ does not cancel catastrophically when embeddings sit far from the origin.
+     * Agrees with the two-pass {@link #stats} to about 1e-12 relative for embedding-like data.
+     */
+    public static final class Accumulator {
+        private double[] shift, s1;
+        private double[][] s2;
+        private long n;
+
+        /** Adds every row of a block (all rows of every block must share one width). */
+        public Accumulator add(float[][] rows) {
+            for (float[] row : rows) add(row);
+            return this;
+        }
+
+        public Accumulator add(float[] row) {
+            if (shift == null) {
+                if (row.length == 0) throw new BadInputException("an embedding row is empty");
+                shift = new double[row.length];
+                for (int k = 0; k < row.length; k++) shift[k] = row[k];
+                s1 = new double[row.length];
+                s2 = new double[row.length][];
+                for (int i = 0; i < row.length; i++) s2[i] = new double[i + 1];
+            }
+            int d = shift.length;
+            if (row.length != d) throw new BadInputException("embedding rows differ in length: " + row.length + " and " + d);
+            double[] c = new double[d];
+            for (int k = 0; k < d; k++) {
+                if (!Float.isFinite(row[k])) throw new BadInputException("an embedding holds a non-finite value: " + row[k]);
+                c[k] = row[k] - shift[k];
+            }
+            for (int i = 0; i < d; i++) {
+                double ci = c[i];
+                s1[i] += ci;
+                double[] r = s2[i];
+                for (int j = 0; j <= i; j++) r[j] += ci * c[j];
+            }
+            n++;
+            return this;
+        }
+
+        public long count() {
+            return n;
+        }
+
+        /** The statistics of every row added so far (at least 2). */
+        public Stats stats() {
+            if (n < 2) throw new BadInputException("FAD statistics need at least 2 embeddings, got " + n);
+            if (n > Integer.MAX_VALUE) throw new BadInputException("too many embeddings for one statistics set: " + n);
+            int d = shift.length;
+            double[] m = new double[d], mean = new double[d];
+            for (int k = 0; k < d; k++) {
+                m[k] = s1[k] / n;
+                mean[k] = shift[k] + m[k];
+            }
+            double[][] cov = new double[d][d];
+            for (int i = 0; i < d; i++) {
+                for (int j = 0; j <= i; j++) {
+                    cov[i][j] = (s2[i][j] - n * m[i] * m[j]) / (n - 1);
+                    cov[j][i] = cov[i][j];
+                }
+            }
+            return new Stats(mean, cov, (int) n);
+        }
+    }
+
     /** FAD between two sets of statistics (fadtk's {@code calc_frechet_distance(mu_a, cov_a, mu_b, cov_b)}). */
     public static double distance(Stats a, Stats b) {
         return new Reference(a).distanceTo(b);

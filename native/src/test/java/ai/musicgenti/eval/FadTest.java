@@ -125,6 +125,19 @@ class FadTest {
     }
 
     @Test
+    void streamingStatsMatchTwoPassStats() {
+        float[][] a = gaussian(700, 9, 40, 0.5, 51), b = gaussian(300, 9, 40, 0.5, 52); // far from the origin
+        Frechet.Stats exact = Frechet.stats(List.of(a, b));
+        Frechet.Stats streamed = new Frechet.Accumulator().add(a).add(b).stats();
+        assertEquals(1000, streamed.count());
+        for (int i = 0; i < 9; i++) {
+            assertEquals(exact.mean()[i], streamed.mean()[i], 1e-12 * 40);
+            for (int j = 0; j < 9; j++) assertEquals(exact.cov()[i][j], streamed.cov()[i][j], 1e-11 * 0.25);
+        }
+        assertThrows(BadInputException.class, () -> new Frechet.Accumulator().add(a[0]).stats());
+    }
+
+    @Test
     void distanceMatchesClosedForms() {
         // diagonal covariances: |dmu|^2 + sum (sigma_a - sigma_b)^2
         Frechet.Stats a = new Frechet.Stats(new double[] {0, 1, 2}, diag(1, 4, 9), 100);
