@@ -28,7 +28,11 @@ import java.util.SplittableRandom;
  * tr(sqrt(S_a C_b S_a)) with S_a = sqrt(C_a), which has the same eigenvalues as C_a C_b (similar matrices) but
  * is symmetric positive semi-definite, so a symmetric eigen-solver applies and the square roots are real.
  * Eigenvalues below zero are rounding noise and count as zero; fadtk's complex square root of such a value is
- * purely imaginary and its real part, which fadtk keeps, is zero as well.</li>
+ * purely imaginary and its real part, which fadtk keeps, is zero as well. When a set has fewer rows than
+ * dimensions its covariance has rank at most n − 1; the eigenvalues beyond that rank (of sqrt(C_a) and of
+ * the product) are exact zeros blurred by rounding and are dropped, since the sum of their square roots would
+ * otherwise lower FAD by ~1e-8 relative (fadtk keeps that noise: its results differ from ours there at that
+ * level, while ours match the exact nuclear-norm value ‖X_a X_bᵀ‖_* / sqrt((n_a−1)(n_b−1)) to ~1e-15).</li>
  * <li>{@link #fadInf}: fadtk's FAD∞ — FAD of bootstrap subsets (drawn with replacement) of several sizes N
  * against a fixed reference, a least-squares line in 1/N, its intercept.</li>
  * <li>{@link #perSong}: each song's own statistics against the reference, ranked by |FAD| ascending.</li>
@@ -76,6 +80,14 @@ public final class Frechet {
             if (!rankDeficient()) return Optional.empty();
             return Optional.of("only " + count + " embeddings for dimension " + dim() + " (fewer than " + 2 * dim()
                     + "): the covariance is rank-deficient and FAD is unreliable; use more or longer clips");
+        }
+
+        /**
+         * The largest rank the covariance can have: count − 1 (it is a sum of count centred outer products that
+         * add up to zero), at most dim. Statistics with a count below 2 (hand-made) claim full rank.
+         */
+        public int rankBound() {
+            return count >= 2 ? Math.min(dim(), count - 1) : dim();
         }
 
         public double traceCov() {
@@ -220,7 +232,7 @@ public final class Frechet {
 
         public Reference(Stats stats) {
             this.stats = stats;
-            this.sqrtCov = SymmetricEigen.of(stats.cov()).sqrtPsd();
+            this.sqrtCov = SymmetricEigen.of(stats.cov()).sqrtPsd(stats.rankBound());
         }
 
         public Stats stats() {
@@ -238,7 +250,8 @@ public final class Frechet {
                 double diff = stats.mean()[k] - other.mean()[k];
                 meanTerm += diff * diff;
             }
-            double trSqrt = SymmetricEigen.of(sandwich(sqrtCov, other.cov())).traceSqrtPsd();
+            int rank = Math.min(stats.rankBound(), other.rankBound());
+            double trSqrt = SymmetricEigen.of(sandwich(sqrtCov, other.cov())).traceSqrtPsd(rank);
             return meanTerm + stats.traceCov() + other.traceCov() - 2 * trSqrt;
         }
     }

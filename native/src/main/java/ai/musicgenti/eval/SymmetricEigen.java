@@ -63,9 +63,18 @@ public final class SymmetricEigen {
      * semi-definite matrix are rounding noise and count as 0. Exactly symmetric.
      */
     public double[][] sqrtPsd() {
+        return sqrtPsd(values.length);
+    }
+
+    /**
+     * The principal square root of a PSD matrix known to have rank at most {@code rank}: only the {@code rank}
+     * largest eigenvalues are kept, the others are rounding noise around an exact 0 (a covariance of n rows has
+     * rank at most n − 1) and are zeroed, since their square roots (~1e-8 of the scale each) would add up.
+     */
+    public double[][] sqrtPsd(int rank) {
         int n = values.length;
         double[] s = new double[n];
-        for (int j = 0; j < n; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
+        for (int j = Math.max(0, n - rank); j < n; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
         double[][] out = new double[n][n];
         double[] row = new double[n];
         for (int i = 0; i < n; i++) {
@@ -83,9 +92,14 @@ public final class SymmetricEigen {
 
     /** Sum of sqrt(max(lambda, 0)): the trace of the principal square root of a PSD matrix. */
     public double traceSqrtPsd() {
-        // ascending order: the small (noise) terms are added first
+        return traceSqrtPsd(values.length);
+    }
+
+    /** The trace of the square root of a PSD matrix of rank at most {@code rank} (see {@link #sqrtPsd(int)}). */
+    public double traceSqrtPsd(int rank) {
+        // ascending order: the small terms are added first
         double acc = 0;
-        for (double x : values) acc += Math.sqrt(Math.max(x, 0));
+        for (int j = Math.max(0, values.length - rank); j < values.length; j++) acc += Math.sqrt(Math.max(values[j], 0));
         return acc;
     }
 

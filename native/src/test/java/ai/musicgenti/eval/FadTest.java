@@ -154,6 +154,40 @@ class FadTest {
     }
 
     @Test
+    void rankDeficientDistanceMatchesTheNuclearNormForm() {
+        // tr sqrt(C_a C_b) = ||X_a X_b^T||_* / sqrt((n_a-1)(n_b-1)) for centred rows X: here 30 and 25 rows in 64 dims
+        float[][] a = correlated(30, 64, 61), b = correlated(25, 64, 62);
+        Frechet.Stats sa = Frechet.stats(a), sb = Frechet.stats(b);
+        double[][] xa = centred(a, sa.mean()), xb = centred(b, sb.mean());
+        double[][] k = new double[30][25];
+        for (int i = 0; i < 30; i++) {
+            for (int j = 0; j < 25; j++) {
+                for (int c = 0; c < 64; c++) k[i][j] += xa[i][c] * xb[j][c];
+            }
+        }
+        double[][] kkt = new double[30][30];
+        for (int i = 0; i < 30; i++) {
+            for (int j = 0; j < 30; j++) {
+                for (int c = 0; c < 25; c++) kkt[i][j] += k[i][c] * k[j][c];
+            }
+        }
+        double nuclear = SymmetricEigen.of(kkt).traceSqrtPsd(24) / Math.sqrt(29.0 * 24.0);
+        double mean = 0;
+        for (int c = 0; c < 64; c++) mean += (sa.mean()[c] - sb.mean()[c]) * (sa.mean()[c] - sb.mean()[c]);
+        double expected = mean + sa.traceCov() + sb.traceCov() - 2 * nuclear;
+        assertEquals(expected, Frechet.distance(sa, sb), 1e-12 * expected);
+        assertEquals(expected, Frechet.distance(sb, sa), 1e-12 * expected);
+    }
+
+    private static double[][] centred(float[][] x, double[] mean) {
+        double[][] out = new double[x.length][mean.length];
+        for (int i = 0; i < x.length; i++) {
+            for (int c = 0; c < mean.length; c++) out[i][c] = x[i][c] - mean[c];
+        }
+        return out;
+    }
+
+    @Test
     void distanceToItselfIsZero() {
         for (float[][] x : List.of(gaussian(300, 16, 0.5, 2, 1), correlated(500, 24, 2), gaussian(20, 16, 0, 1, 3))) {
             Frechet.Stats s = Frechet.stats(x);
