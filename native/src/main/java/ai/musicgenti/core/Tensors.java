@@ -30,6 +30,10 @@ public final class Tensors {
         return Tensor.create(data, shape);
     }
 
+    public static Tensor doubles(double[] data, long... shape) {
+        return Tensor.create(data, shape);
+    }
+
     public static float[] toFloats(Tensor t) {
         Tensor c = t.detach().to(CPU, ScalarType.Float).contiguous();
         float[] out = new float[(int) c.numel()];

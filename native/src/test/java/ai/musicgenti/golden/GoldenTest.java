@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 
 /**
  * Runs every case that cases.json lists, dispatching on its kind, so another golden folder with other seeds and
- * shapes runs unchanged. Kinds whose port belongs to a later issue are reported as skipped, never as passed.
+ * shapes runs unchanged. A kind without a port would be reported as skipped, never as passed.
  */
 @Tag("golden")
 class GoldenTest {
@@ -22,7 +22,8 @@ class GoldenTest {
             "musicgen", MusicGenGolden::run,
             "musicgen_generate", MusicGenGenerateGolden::run,
             "tokenizer", TokenizerGolden::run,
-            "clap_audio", ClapGolden::run);
+            "clap_audio", ClapGolden::run,
+            "fad", FadGolden::run);
 
     @TestFactory
     Stream<DynamicTest> everyCase() throws IOException {
