@@ -1,0 +1,111 @@
+package ai.musicgenti.cli;
+
+import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Compute;
+import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.Frechet;
+import ai.musicgenti.hub.HubClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+/** Fréchet Audio Distance between two folders of audio on CLAP embeddings, like fadtk's command. */
+@Command(name = "fad", mixinStandardHelpOptions = true,
+        description = "Fréchet Audio Distance between two folders of audio (or saved statistics), on LAION CLAP music embeddings.")
+final class FadCommand implements Callable<Integer> {
+    private static final Set<String> AUDIO = Set.of("wav", "mp3", "flac", "ogg", "opus", "m4a", "aac", "aiff", "aif");
+
+    @Parameters(index = "0", description = "Reference: a folder of audio, or a statistics file (.safetensors) saved with --save-stats.")
+    Path reference;
+
+    @Parameters(index = "1", description = "Evaluated: a folder of audio.")
+    Path evaluated;
+
+    @Option(names = "--clap", defaultValue = "laion/larger_clap_music", description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
+    String clap;
+
+    @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
+    Path cache;
+
+    @Option(names = "--save-stats", description = "Also save the reference's mean and covariance here, to reuse as a background set.")
+    Path saveStats;
+
+    @Option(names = "--per-song", description = "Also print each evaluated file's FAD against the reference, best first.")
+    boolean perSong;
+
+    @Option(names = "--inf", description = "Also print FAD-inf (fadtk's extrapolation to infinitely many samples).")
+    boolean inf;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of FAD-inf's subsets (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Override
+    public Integer call() throws IOException {
+        Compute.configureThreads(0);
+        Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "musicgen-ti", "embeddings");
+        Path clapDir = HubClient.fromEnvironment().resolveModel(clap, new ProgressBar());
+        try (ClapEmbedder embedder = ClapEmbedder.load(clapDir, Compute.choose(device, "f32"), cacheDir)) {
+            Frechet.Stats ref;
+            if (Files.isRegularFile(reference)) {
+                ref = Frechet.load(reference, clap);
+            } else {
+                ref = Frechet.stats(List.copyOf(embed(embedder, reference).values()));
+                if (saveStats != null) Frechet.save(saveStats, ref, clap);
+            }
+            Map<String, float[][]> songs = embed(embedder, evaluated);
+            Frechet.Stats eval = Frechet.stats(List.copyOf(songs.values()));
+            ref.warning().ifPresent(w -> System.err.println("warning: reference " + w));
+            eval.warning().ifPresent(w -> System.err.println("warning: evaluated " + w));
+            Frechet.Reference r = new Frechet.Reference(ref);
+            System.out.printf(Locale.ROOT, "fad %.6f  (%d reference and %d evaluated 10 s windows, CLAP %s)%n",
+                    r.distanceTo(eval), ref.count(), eval.count(), clap);
+            if (inf) {
+                float[][] all = songs.values().stream().flatMap(Stream::of).toArray(float[][]::new);
+                Frechet.FadInf f = Frechet.fadInf(r, all, Frechet.DEFAULT_INF_STEPS, Math.min(Frechet.DEFAULT_INF_MIN_N, Math.max(2, all.length / 2)), seed);
+                System.out.printf(Locale.ROOT, "fad-inf %.6f  (slope %.4f, r2 %.4f)%n", f.score(), f.slope(), f.r2());
+            }
+            if (perSong) {
+                for (Frechet.SongScore s : Frechet.perSong(r, songs)) System.out.printf(Locale.ROOT, "  %12.6f  %s%n", s.fad(), s.song());
+            }
+        }
+        return 0;
+    }
+
+    /** Every audio file below a folder, by relative path, with its window embeddings. */
+    private static Map<String, float[][]> embed(ClapEmbedder embedder, Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": not a folder of audio files (nor a statistics file); check the path");
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(dir)) {
+            files = s.filter(Files::isRegularFile).filter(FadCommand::isAudio).sorted().toList();
+        }
+        if (files.isEmpty()) throw new BadInputException(dir + ": no audio files (" + String.join(", ", AUDIO) + ") in it; check the path");
+        Map<String, float[][]> out = new LinkedHashMap<>();
+        int i = 0;
+        for (Path f : files) {
+            System.err.printf(Locale.ROOT, "\rembedding %s: %d/%d ", dir.getFileName(), ++i, files.size());
+            out.put(dir.relativize(f).toString(), embedder.embed(f));
+        }
+        System.err.println();
+        return out;
+    }
+
+    private static boolean isAudio(Path p) {
+        String n = p.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot > 0 && AUDIO.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
+    }
+}

@@ -1,0 +1,78 @@
+package ai.musicgenti.cli;
+
+import ai.musicgenti.audio.Wav;
+import ai.musicgenti.golden.Golden;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** `fad` on the tiny golden CLAP model: identical sets score 0, a different set scores higher, the cache is reused. */
+class FadCommandTest {
+    private static final Pattern FAD = Pattern.compile("(?m)^fad ([0-9.eE+-]+)");
+
+    @Test
+    void comparesFoldersAndReusesItsCache(@TempDir Path dir) throws Exception {
+        String clap = Golden.firstOfKind("clap_audio").dir().toString();
+        Path tones = clips(dir.resolve("tones"), false, 1), copy = clips(dir.resolve("copy"), false, 1);
+        Path noise = clips(dir.resolve("noise"), true, 2);
+        String cache = dir.resolve("cache").toString();
+
+        double same = fad(MainTest.run("fad", tones.toString(), copy.toString(), "--clap", clap, "--cache", cache, "--device", "cpu"));
+        assertEquals(0.0, same, 1e-6, "a folder against an identical copy");
+        long cached;
+        try (var files = Files.walk(dir.resolve("cache"))) {
+            cached = files.filter(Files::isRegularFile).count();
+        }
+        assertEquals(8, cached, "one cache entry per distinct file content");
+
+        Path stats = dir.resolve("tones-stats.safetensors");
+        MainTest.Run r = MainTest.run("fad", tones.toString(), noise.toString(), "--clap", clap, "--cache", cache,
+                "--save-stats", stats.toString(), "--per-song", "--device", "cpu");
+        double different = fad(r);
+        assertTrue(different > 1e-3, "tones against noise: " + different);
+        assertTrue(r.out().contains("noise-0.wav"), r.out());
+        assertTrue(r.err().contains("warning: reference only 8 embeddings"), "8 windows of 32-dim embeddings are too few for a full-rank covariance: " + r.err());
+        MainTest.Run perSongOfShortClips = MainTest.run("fad", noise.toString(), tones.toString(), "--clap", clap, "--cache", cache, "--per-song");
+        assertEquals(1, perSongOfShortClips.code(), "one window per song gives no covariance");
+        assertTrue(perSongOfShortClips.err().contains("tone-0.wav"), perSongOfShortClips.err());
+
+        double fromStats = fad(MainTest.run("fad", stats.toString(), noise.toString(), "--clap", clap, "--cache", cache, "--device", "cpu"));
+        assertEquals(different, fromStats, 1e-9 * different, "saved reference statistics give the same FAD");
+
+        MainTest.Run missing = MainTest.run("fad", dir.resolve("nowhere").toString(), noise.toString(), "--clap", clap, "--cache", cache);
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("nowhere"), missing.err());
+    }
+
+    private static double fad(MainTest.Run r) {
+        assertEquals(0, r.code(), r.err());
+        Matcher m = FAD.matcher(r.out());
+        assertTrue(m.find(), r.out());
+        return Double.parseDouble(m.group(1));
+    }
+
+    /**
+     * Eight clips at 44.1 kHz: 2 s tones of different pitches (one 10 s window each), or 21 s of noise of different
+     * loudness (three windows each, enough for a per-song FAD).
+     */
+    private static Path clips(Path dir, boolean noise, long seed) throws Exception {
+        Random rng = new Random(seed);
+        for (int i = 0; i < 8; i++) {
+            float[] x = new float[noise ? 21 * 44100 : 88200];
+            for (int n = 0; n < x.length; n++) {
+                x[n] = noise ? (float) ((0.1 + 0.05 * i) * rng.nextGaussian())
+                        : (float) (0.3 * Math.sin(2 * Math.PI * (200 + 150 * i) * n / 44100.0));
+            }
+            Wav.write(dir.resolve((noise ? "noise-" : "tone-") + i + ".wav"), new float[][]{x}, 44100, Wav.Format.PCM16);
+        }
+        return dir;
+    }
+}
