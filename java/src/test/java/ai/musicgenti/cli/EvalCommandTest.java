@@ -132,6 +132,16 @@ class EvalCommandTest {
         assertFalse(after.get(2).path("improved").elements().hasNext());
     }
 
+    @Test
+    void benchEvalPrintsEmbeddingThroughput() throws Exception {
+        String clap = Golden.firstOfKind("clap_audio").dir().toString();
+        MainTest.Run r = MainTest.run("bench", "eval", "--clap", clap, "--clips", "2", "--seconds", "12", "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("2 clips x 12.0 s \\(4 windows of 10 s\\): ([0-9.]+) audio s embedded per s").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertTrue(Double.parseDouble(m.group(1)) > 0, r.out());
+    }
+
     private static List<JsonNode> lines(Path metrics, String type) throws Exception {
         List<JsonNode> out = new java.util.ArrayList<>();
         for (String line : Files.readAllLines(metrics)) {
