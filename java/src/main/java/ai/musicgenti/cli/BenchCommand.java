@@ -38,7 +38,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure decode steps/s (with guidance) and one textual-inversion step, on a randomly initialised model of a real MusicGen shape (no download) or on --model.",
-        subcommands = {BenchCommand.Generate.class, BenchCommand.Train.class})
+        subcommands = {BenchCommand.Generate.class, BenchCommand.Train.class, BenchCommand.Eval.class})
 final class BenchCommand implements Callable<Integer> {
     @Command(name = "generate", mixinStandardHelpOptions = true, description = "Decode steps/s with guidance and the real-time factor.")
     static final class Generate implements Callable<Integer> {
@@ -60,6 +60,59 @@ final class BenchCommand implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {
             return bench.run(false, true);
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "CLAP embedding throughput, as eval and fad use it: seconds of audio embedded per second (10 s windows, cache off).")
+    static final class Eval implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand bench;
+
+        @Option(names = "--clap", defaultValue = "laion/larger_clap_music", description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
+        String clap;
+
+        @Option(names = "--clips", defaultValue = "4", description = "Timed clips (default: ${DEFAULT-VALUE}).")
+        int clips;
+
+        @Option(names = "--seconds", defaultValue = "30", description = "Seconds per clip (default: ${DEFAULT-VALUE}).")
+        double seconds;
+
+        @Override
+        public Integer call() throws IOException {
+            if (clips < 1 || !(seconds >= 1)) throw new BadInputException("--clips must be at least 1 and --seconds at least 1");
+            Compute.configureThreads(bench.threads);
+            Compute compute = Compute.choose(bench.device, "f32");
+            Path clapDir = HubClient.fromEnvironment().resolveModel(clap, new ProgressBar());
+            Path tmp = Files.createTempDirectory("musicgen-ti-bench-eval");
+            try {
+                java.util.Random rng = new java.util.Random(0);
+                int rate = 48000;
+                List<Path> files = new java.util.ArrayList<>();
+                for (int i = 0; i <= clips; i++) {
+                    float[] x = new float[(int) Math.round(seconds * rate)];
+                    for (int n = 0; n < x.length; n++) x[n] = (float) (0.1 * rng.nextGaussian());
+                    Path f = tmp.resolve("clip" + i + ".wav");
+                    ai.musicgenti.audio.Wav.write(f, new float[][]{x}, rate, ai.musicgenti.audio.Wav.Format.FLOAT32);
+                    files.add(f);
+                }
+                long t0 = System.nanoTime();
+                try (ai.musicgenti.eval.ClapEmbedder embedder = ai.musicgenti.eval.ClapEmbedder.load(clapDir, compute, tmp.resolve("cache"))) {
+                    System.out.printf(Locale.ROOT, "clap       %s on %s (loaded in %.1f s)%n", clap, compute, seconds(t0));
+                    embedder.embed(files.get(0)); // warm-up, untimed
+                    int windows = 0;
+                    long t1 = System.nanoTime();
+                    for (Path f : files.subList(1, files.size())) windows += embedder.embed(f).length;
+                    double s = seconds(t1);
+                    System.out.printf(Locale.ROOT, "eval       %d clips x %.1f s (%d windows of 10 s): %.1f audio s embedded per s, %.2f windows/s, %.2f s per clip%n",
+                            clips, seconds, windows, clips * seconds / s, windows / s, s / clips);
+                }
+            } finally {
+                try (var walk = Files.walk(tmp)) {
+                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+                }
+            }
+            return 0;
         }
     }
 

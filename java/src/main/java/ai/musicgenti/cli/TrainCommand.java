@@ -1,6 +1,13 @@
 package ai.musicgenti.cli;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Compute;
+import ai.musicgenti.data.PreparedDataset;
+import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.ConceptEvaluator;
+import ai.musicgenti.eval.NearestNeighbours;
+import ai.musicgenti.generate.Generator;
+import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.PromptTokenizer;
@@ -16,7 +23,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -100,6 +109,24 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--valid-prompts", description = "Validation prompt templates (default: configs/prompts/valid.txt, bundled in the launcher).")
     Path validPrompts;
 
+    @Option(names = "--eval-every", description = "Evaluate (FAD, kNCC, kNCO on CLAP, as eval does) after every K-th epoch; 0 = off (default: 0; with --resume: the run's own).")
+    Integer evalEvery;
+
+    @Option(names = "--eval-clips", description = "Clips generated per concept for each evaluation (default: 4; with --resume: the run's own).")
+    Integer evalClips;
+
+    @Option(names = "--eval-duration", description = "Seconds per evaluation clip (default: 5; with --resume: the run's own).")
+    Double evalDuration;
+
+    @Option(names = "--patience", description = "Stop when no concept's FAD improved for P evaluations; 0 = never (default: 0; with --resume: the run's own).")
+    Integer patience;
+
+    @Option(names = "--clap", description = "CLAP checkpoint for --eval-every: hub id or local folder (default: laion/larger_clap_music; with --resume: the run's own).")
+    String clap;
+
+    @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
+    Path cache;
+
     @Override
     public Integer call() throws Exception {
         Trainer.Templates templates = new Trainer.Templates(templates(trainPrompts, "train.txt"), templates(validPrompts, "valid.txt"));
@@ -119,10 +146,64 @@ final class TrainCommand implements Callable<Integer> {
             System.err.printf(Locale.ROOT, "run %s: %s on %s, concepts %s x %d tokens, %d train / %d valid fragments%n", name,
                     modelOptions.model, modelOptions.compute(), trainer.settings().concepts(), trainer.settings().tokens(),
                     data.train().size(), data.valid().size());
-            runStoppable(trainer);
+            try (ClapEmbedder embedder = evaluation(trainer, folder, tokenizer, model, data.name(), templates.valid(), outputs)) {
+                runStoppable(trainer);
+            }
             System.out.println(outputs.conceptsFile());
+            if (Files.exists(Trainer.bestFile(outputs.conceptsFile()))) System.out.println(Trainer.bestFile(outputs.conceptsFile()));
         }
         return 0;
+    }
+
+    /** Turns on evaluation during training when --eval-every (or the resumed run's) asks for it; the embedder to close, or null. */
+    private ClapEmbedder evaluation(Trainer trainer, ModelFolder folder, PromptTokenizer tokenizer, MusicGen model, String datasetName,
+                                    List<String> validTemplates, Trainer.Outputs outputs) {
+        Map<String, String> stored = trainer.storedEvalConfig();
+        int every = evalEvery != null ? evalEvery : Integer.parseInt(stored.getOrDefault("every", "0"));
+        if (every < 0) throw new BadInputException("--eval-every " + every + ": must be 0 (off) or more");
+        if (every == 0) return null;
+        int clips = evalClips != null ? evalClips : Integer.parseInt(stored.getOrDefault("clips", "4"));
+        double seconds = evalDuration != null ? evalDuration : Double.parseDouble(stored.getOrDefault("duration", "5"));
+        int stop = patience != null ? patience : Integer.parseInt(stored.getOrDefault("patience", "0"));
+        String clapId = clap != null ? clap : stored.getOrDefault("clap", "laion/larger_clap_music");
+        long seed = trainer.settings().seed();
+        ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
+                Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips);
+        Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "musicgen-ti", "embeddings");
+        Path clapDir = HubClient.fromEnvironment().resolveModel(clapId, new ProgressBar());
+        PreparedDataset prepared = PreparedDataset.open(dataset);
+        ClapEmbedder embedder = ClapEmbedder.load(clapDir, Compute.choose(modelOptions.device, "f32"), cacheDir);
+        ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null, System.err);
+        Map<String, String> config = new LinkedHashMap<>();
+        config.put("every", Integer.toString(every));
+        config.put("clips", Integer.toString(clips));
+        config.put("duration", Double.toString(seconds));
+        config.put("patience", Integer.toString(stop));
+        config.put("clap", clapId);
+        trainer.evaluateWith(new Trainer.EvalSettings(every, stop, config, (concepts, epochsDone) -> {
+            Path dir = outputs.runDir().resolve("eval").resolve(String.format(Locale.ROOT, "epoch-%03d", epochsDone));
+            System.err.printf(Locale.ROOT, "%nevaluating after epoch %d: %d clip(s) of %.1f s per concept, CLAP %s%n", epochsDone, clips, seconds, clapId);
+            List<ConceptEvaluator.ConceptResult> results = evaluator.evaluate(concepts, dir, Map.of());
+            Map<String, Object> header = new LinkedHashMap<>();
+            header.put("dataset", datasetName);
+            header.put("epoch", epochsDone);
+            header.put("clap", clapId);
+            header.put("per_concept", clips);
+            header.put("duration", seconds);
+            header.put("seed", seed);
+            ConceptEvaluator.write(dir, results, header);
+            Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
+            for (ConceptEvaluator.ConceptResult r : results) {
+                ConceptEvaluator.SystemResult s = r.systems().get("musicgen-ti");
+                Map<String, Double> m = new LinkedHashMap<>();
+                m.put("fad", s.fad());
+                m.put("kncc", s.kncc());
+                m.put("knco", s.knco());
+                metrics.put(r.concept(), m);
+            }
+            return metrics;
+        }));
+        return embedder;
     }
 
     /** Ctrl-C asks the trainer to stop after its current step and waits until it has saved. */
@@ -150,7 +231,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** A templates file, or the copy of {@code configs/prompts/<bundled>} packed into the launcher. */
-    private static List<String> templates(Path file, String bundled) throws IOException {
+    static List<String> templates(Path file, String bundled) throws IOException {
         List<String> lines;
         if (file == null) {
             try (var in = TrainCommand.class.getResourceAsStream("/prompts/" + bundled)) {
@@ -189,6 +270,12 @@ final class TrainCommand implements Callable<Integer> {
         @Override
         public void onEpoch(Trainer.EpochMetrics m) {
             err.printf(Locale.ROOT, "%nepoch %d done: train ce %.4f, valid ce %.4f%n", m.epoch() + 1, m.trainCrossEntropy(), m.validCrossEntropy());
+        }
+
+        @Override
+        public void onEval(int epochsDone, java.util.Map<String, java.util.Map<String, Double>> metrics, List<String> improved, int stale) {
+            err.printf(Locale.ROOT, "evaluation after epoch %d: improved %s; %d evaluation(s) without improvement%n", epochsDone,
+                    improved.isEmpty() ? "none" : improved, stale);
         }
     }
 }

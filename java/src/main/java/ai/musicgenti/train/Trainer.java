@@ -99,11 +99,36 @@ public final class Trainer {
     public record EpochMetrics(int epoch, long step, double trainCrossEntropy, double validCrossEntropy) {
     }
 
+    /**
+     * Evaluation during training: scores the given concepts (rows as they are after an epoch), FAD per concept under
+     * {@code "fad"} (lower is better) plus any other metrics, per concept.
+     */
+    @FunctionalInterface
+    public interface Evaluation {
+        Map<String, Map<String, Double>> evaluate(LearnedConcepts concepts, int epochsDone) throws IOException;
+    }
+
+    /**
+     * Evaluate after every {@code every}-th epoch; stop when no concept's FAD improved for {@code patience}
+     * evaluations (0 = never stop early). {@code config} is stored in the checkpoint, for the launcher to resume with.
+     */
+    public record EvalSettings(int every, int patience, Map<String, String> config, Evaluation evaluation) {
+        public EvalSettings {
+            if (every < 1) throw new BadInputException("--eval-every " + every + ": must be at least 1 to evaluate");
+            if (patience < 0) throw new BadInputException("--patience " + patience + ": must be 0 (off) or more");
+            config = Map.copyOf(config);
+        }
+    }
+
     public interface Listener {
         default void onStep(StepMetrics metrics, int stepInEpoch, int stepsInEpoch) {
         }
 
         default void onEpoch(EpochMetrics metrics) {
+        }
+
+        /** After an evaluation: per concept its metrics, the concepts that improved, and evaluations since any did. */
+        default void onEval(int epochsDone, Map<String, Map<String, Double>> metrics, List<String> improved, int stale) {
         }
     }
 
@@ -122,6 +147,13 @@ public final class Trainer {
     private int epochCeCount;
     private EpochMetrics lastEpoch;
     private volatile boolean stopRequested;
+    private EvalSettings eval;
+    private Map<String, String> storedEvalConfig = Map.of();
+    /** Best-per-concept state: its lowest FAD and the epoch of it, evaluations without improvement, the best rows. */
+    private final Map<String, Double> bestFad = new LinkedHashMap<>();
+    private final Map<String, Integer> bestEpoch = new LinkedHashMap<>();
+    private int staleEvals;
+    private Tensor best;
 
     private Trainer(Base base, TrainingData data, Templates templates, Settings settings, Outputs outputs, Tensor learned, Adam adam) {
         this.base = base;
@@ -188,6 +220,7 @@ public final class Trainer {
         t.step = Long.parseLong(meta.get("step"));
         t.epochCeSum = Double.parseDouble(meta.get("epoch_ce_sum"));
         t.epochCeCount = Integer.parseInt(meta.get("epoch_ce_count"));
+        t.restoreBest(meta, tensors.get("best"));
         t.dropMetricsAfter(t.step);
         return t;
     }
@@ -199,6 +232,26 @@ public final class Trainer {
 
     public Settings settings() {
         return settings;
+    }
+
+    /** Turns evaluation during training on (before {@link #run}). */
+    public void evaluateWith(EvalSettings settings) {
+        this.eval = settings;
+    }
+
+    /** The evaluation settings a resumed run was last saved with (empty when it did not evaluate). */
+    public Map<String, String> storedEvalConfig() {
+        return storedEvalConfig;
+    }
+
+    /** Epochs finished so far. */
+    public int epoch() {
+        return epoch;
+    }
+
+    /** {@code <run>.best.safetensors} beside the concepts file: per concept the rows of its lowest-FAD epoch. */
+    public static Path bestFile(Path conceptsFile) {
+        return conceptsFile.resolveSibling(conceptsFile.getFileName().toString().replaceAll("\\.safetensors$", "") + ".best.safetensors");
     }
 
     /** The learned rows [concepts·tokens, d_model] F32, concepts in {@link Settings#concepts()} order. */
@@ -233,8 +286,63 @@ public final class Trainer {
             stepInEpoch = 0;
             epochCeSum = 0;
             epochCeCount = 0;
+            boolean stop = eval != null && epoch % eval.every() == 0 && evaluate(listener);
             save(lastEpoch);
+            if (stop) return;
         }
+    }
+
+    /** Evaluates the rows as they are, keeps each concept's best rows; true when training should stop early. */
+    private boolean evaluate(Listener listener) throws IOException {
+        LearnedConcepts current = LearnedConcepts.of(prompts.concepts(), learned,
+                new LearnedConcepts.Info(base.id(), base.hash(), epoch, step, "{}"));
+        Map<String, Map<String, Double>> metrics = eval.evaluation().evaluate(current, epoch);
+        if (best == null) best = learned.detach().to(org.bytedeco.pytorch.global.torch.ScalarType.Float).clone();
+        List<String> improved = new ArrayList<>();
+        for (ConceptPrompts.Concept c : prompts.concepts()) {
+            Double fad = metrics.getOrDefault(c.name(), Map.of()).get("fad");
+            if (fad == null || !Double.isFinite(fad)) continue;
+            Double before = bestFad.get(c.name());
+            if (before == null || fad < before) {
+                bestFad.put(c.name(), fad);
+                bestEpoch.put(c.name(), epoch);
+                best.narrow(0, c.firstRow(), c.tokens()).copy_(learned.detach().narrow(0, c.firstRow(), c.tokens()).to(org.bytedeco.pytorch.global.torch.ScalarType.Float));
+                improved.add(c.name());
+            }
+        }
+        staleEvals = improved.isEmpty() ? staleEvals + 1 : 0;
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("type", "eval");
+        line.put("epoch", epoch - 1);
+        line.put("step", step);
+        line.put("concepts", new java.util.TreeMap<>(metrics));
+        line.put("improved", improved);
+        line.put("best_fad", new java.util.TreeMap<>(bestFad));
+        line.put("stale", staleEvals);
+        appendMetrics(line);
+        if (!improved.isEmpty()) {
+            LearnedConcepts.save(bestFile(outputs.conceptsFile()), prompts.concepts(), best,
+                    new LearnedConcepts.Info(base.id(), base.hash(), epoch, step, JSON.writeValueAsString(Map.of(
+                            "best_fad", new java.util.TreeMap<>(bestFad), "best_epoch", new java.util.TreeMap<>(bestEpoch)))));
+        }
+        listener.onEval(epoch, metrics, improved, staleEvals);
+        return eval.patience() > 0 && staleEvals >= eval.patience();
+    }
+
+    private void restoreBest(Map<String, String> meta, Tensor rows) {
+        try {
+            if (meta.containsKey("eval_config")) {
+                storedEvalConfig = JSON.readValue(meta.get("eval_config"), new com.fasterxml.jackson.core.type.TypeReference<Map<String, String>>() { });
+            }
+            if (meta.containsKey("eval_best_fad")) {
+                bestFad.putAll(JSON.readValue(meta.get("eval_best_fad"), new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Double>>() { }));
+                bestEpoch.putAll(JSON.readValue(meta.get("eval_best_epoch"), new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Integer>>() { }));
+                staleEvals = Integer.parseInt(meta.get("eval_stale"));
+            }
+        } catch (JsonProcessingException e) {
+            throw new BadInputException("checkpoint: unreadable evaluation state (" + e.getOriginalMessage() + "); the checkpoint is damaged");
+        }
+        if (rows != null) best = rows.to(learned.device(), org.bytedeco.pytorch.global.torch.ScalarType.Float);
     }
 
     /**
@@ -367,8 +475,16 @@ public final class Trainer {
         meta.put("base_model", base.id());
         meta.put("base_model_hash", base.hash());
         meta.put("concepts_file", outputs.conceptsFile().toString());
-        Safetensors.write(outputs.runDir().resolve(CHECKPOINT),
-                Map.of("learned", learned, "adam.m", adam.m(), "adam.v", adam.v()), meta);
+        Map<String, String> evalConfig = eval != null ? eval.config() : storedEvalConfig;
+        if (!evalConfig.isEmpty()) meta.put("eval_config", JSON.writeValueAsString(new java.util.TreeMap<>(evalConfig)));
+        Map<String, Tensor> tensors = new LinkedHashMap<>(Map.of("learned", learned, "adam.m", adam.m(), "adam.v", adam.v()));
+        if (best != null) {
+            meta.put("eval_best_fad", JSON.writeValueAsString(bestFad));
+            meta.put("eval_best_epoch", JSON.writeValueAsString(bestEpoch));
+            meta.put("eval_stale", Integer.toString(staleEvals));
+            tensors.put("best", best);
+        }
+        Safetensors.write(outputs.runDir().resolve(CHECKPOINT), tensors, meta);
     }
 
     private void rewriteMetrics() {

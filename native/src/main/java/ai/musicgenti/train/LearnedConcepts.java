@@ -112,6 +112,16 @@ public final class LearnedConcepts {
         return new LearnedConcepts(counts, torch.cat(rows, 0), info);
     }
 
+    /**
+     * Concepts held in memory, as a training run has them: {@code learned} rows [total tokens, d_model] in
+     * {@code concepts} order (detached and copied here, so later training steps do not change them).
+     */
+    public static LearnedConcepts of(List<ConceptPrompts.Concept> concepts, Tensor learned, Info info) {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (ConceptPrompts.Concept c : concepts) counts.put(c.name(), c.tokens());
+        return new LearnedConcepts(counts, learned.detach().to(ScalarType.Float).clone(), info);
+    }
+
     /** Several concepts files used together (say, two runs' concepts in one prompt); names must not repeat. */
     public static LearnedConcepts loadAll(List<Path> files, ModelFolder base) {
         Map<String, Integer> counts = new LinkedHashMap<>();

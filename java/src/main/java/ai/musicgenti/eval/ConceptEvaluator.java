@@ -1,0 +1,339 @@
+package ai.musicgenti.eval;
+
+import ai.musicgenti.audio.Wav;
+import ai.musicgenti.core.AtomicFiles;
+import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.data.Fragment;
+import ai.musicgenti.data.PreparedDataset;
+import ai.musicgenti.generate.Generator;
+import ai.musicgenti.models.MusicGen;
+import ai.musicgenti.text.PromptTokenizer;
+import ai.musicgenti.train.LearnedConcepts;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Evaluates learned concepts the way the paper's tables do: for each concept, N clips generated from the validation
+ * templates (the concept in place of {@code %s}, templates cycled, one seed), embedded with CLAP like the concept's own
+ * fragments, then
+ * <ul>
+ * <li>FAD against all the concept's fragments (train and valid), and against a background set when one is given;</li>
+ * <li>kNCC: generated vs validation fragments, neighbours among the training fragments (every pair: the generated
+ * clips are not paired with validation clips);</li>
+ * <li>kNCO: the fraction of validation fragments with a generated clip among their K nearest in train ∪ generated.</li>
+ * </ul>
+ * Every item is a CLAP 10 s window: a 5 s generated clip or fragment is one window (repeat-padded by the extractor),
+ * a longer clip several. Reference and generated sets go through the same {@link ClapEmbedder}, so the same rate and
+ * windowing. Another system's clips ({@code DIR/<concept>/*.wav}) get the same metrics beside the learned concepts'.
+ * Used by {@code musicgen-ti eval} and by {@code train --eval-every}.
+ */
+public final class ConceptEvaluator {
+    public static final String WINDOWING = "CLAP embeddings of 10 s windows at 48 kHz mono: a clip or fragment shorter than 10 s is one "
+            + "window (repeat-padded by the extractor), a longer one several; generated and reference sets are embedded the same way";
+    private static final Set<String> AUDIO = Set.of("wav", "mp3", "flac", "ogg", "opus", "m4a", "aac", "aiff", "aif");
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** What to generate: clips per concept, their length in seconds, the sampling settings (seed included), K. */
+    public record Settings(int clipsPerConcept, double seconds, Generator.Settings generation, int k, int batch) {
+        public Settings {
+            if (clipsPerConcept < 2) throw new BadInputException("clips per concept: " + clipsPerConcept + ", need at least 2 for a covariance");
+            if (!(seconds > 0)) throw new BadInputException("duration " + seconds + ": must be a positive number of seconds");
+            if (k < 1) throw new BadInputException("--k " + k + ": must be at least 1");
+            if (batch < 1) throw new BadInputException("batch " + batch + ": must be at least 1");
+        }
+    }
+
+    /** One system's metrics for one concept; NaN where a metric could not be computed (then see {@code warnings}). */
+    public record SystemResult(int clips, int windows, double fad, double fadBackground, double kncc, double knco, int k,
+                               List<String> warnings) {
+    }
+
+    /** A concept's reference (fragment counts) and each system's result, "musicgen-ti" first. */
+    public record ConceptResult(String concept, int trainFragments, int validFragments, int referenceWindows,
+                                Map<String, SystemResult> systems) {
+    }
+
+    private final MusicGen model;
+    private final PromptTokenizer tokenizer;
+    private final ClapEmbedder embedder;
+    private final PreparedDataset dataset;
+    private final List<String> templates;
+    private final Settings settings;
+    private final PrintStream log;
+    private final Frechet.Reference background;
+    private final Map<String, float[][]> referenceCache = new LinkedHashMap<>();
+
+    /**
+     * @param templates  validation templates with {@code %s}
+     * @param background statistics of a background set, or null
+     * @param log        progress lines (stderr), or null
+     */
+    public ConceptEvaluator(MusicGen model, PromptTokenizer tokenizer, ClapEmbedder embedder, PreparedDataset dataset,
+                            List<String> templates, Settings settings, Frechet.Stats background, PrintStream log) {
+        if (templates.isEmpty()) throw new BadInputException("validation templates: need at least one (with %s)");
+        for (String t : templates) {
+            if (!t.contains("%s")) throw new BadInputException("prompt template '" + t + "' has no %s for the concept");
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.embedder = embedder;
+        this.dataset = dataset;
+        this.templates = List.copyOf(templates);
+        this.settings = settings;
+        this.background = background == null ? null : new Frechet.Reference(background);
+        this.log = log;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** Throws a one-line error when the dataset has no training fragment of {@code concept}. */
+    public static void requireConcept(PreparedDataset dataset, String concept) {
+        if (dataset.train().stream().noneMatch(f -> f.concept().equals(concept))) {
+            throw new BadInputException("concept " + concept + ": the dataset " + dataset.dir() + " has no training fragments of it (it has "
+                    + dataset.concepts() + "); give the dataset the concepts were learned on");
+        }
+    }
+
+    /**
+     * Evaluates every concept of {@code concepts} (and {@code other}'s clips of it, when given): generated clips are
+     * written to {@code outDir/<concept>/<i>.wav}.
+     *
+     * @param other another system's clips by name: folders with a {@code <concept>/} folder of audio each; may be empty
+     */
+    public List<ConceptResult> evaluate(LearnedConcepts concepts, Path outDir, Map<String, Path> other) throws IOException {
+        List<ConceptResult> results = new ArrayList<>();
+        for (String concept : concepts.tokenCounts().keySet()) {
+            requireConcept(dataset, concept);
+            for (var o : other.entrySet()) otherClips(o.getValue(), concept);
+        }
+        for (String concept : concepts.tokenCounts().keySet()) {
+            float[][] train = reference(concept, dataset.train());
+            float[][] valid = reference(concept, dataset.valid());
+            float[][] all = concat(train, valid);
+            Frechet.Stats refStats = Frechet.stats(all);
+            Frechet.Reference ref = new Frechet.Reference(refStats);
+            Map<String, SystemResult> systems = new LinkedHashMap<>();
+            List<Path> generated = generate(concepts, concept, outDir.resolve(concept));
+            systems.put("musicgen-ti", score(concept, "musicgen-ti", embedAll(generated, concept), ref, refStats, train, valid));
+            for (var o : other.entrySet()) {
+                systems.put(o.getKey(), score(concept, o.getKey(), embedAll(otherClips(o.getValue(), concept), concept), ref, refStats, train, valid));
+            }
+            results.add(new ConceptResult(concept, count(concept, dataset.train()), count(concept, dataset.valid()), all.length, systems));
+        }
+        return results;
+    }
+
+    private SystemResult score(String concept, String system, float[][] gen, Frechet.Reference ref, Frechet.Stats refStats,
+                               float[][] train, float[][] valid) {
+        List<String> warnings = new ArrayList<>();
+        refStats.warning().ifPresent(w -> warnings.add("reference " + w));
+        double fad = Double.NaN, fadBackground = Double.NaN, kncc = Double.NaN, knco = Double.NaN;
+        int k = Math.min(settings.k(), train.length);
+        if (k < settings.k()) warnings.add("K lowered to " + k + ": only " + train.length + " training windows");
+        if (gen.length < 2) {
+            warnings.add("only " + gen.length + " generated window(s): no covariance, no FAD");
+        } else {
+            Frechet.Stats g = Frechet.stats(gen);
+            g.warning().ifPresent(w -> warnings.add("generated " + w));
+            fad = ref.distanceTo(g);
+            if (background != null) {
+                background.stats().warning().ifPresent(w -> warnings.add("background " + w));
+                fadBackground = background.distanceTo(g);
+            }
+        }
+        if (valid.length == 0) {
+            warnings.add("no validation fragments: no kNCC or kNCO");
+        } else if (gen.length > 0) {
+            kncc = NearestNeighbours.knccAllPairs(train, valid, gen, k);
+            knco = NearestNeighbours.knco(train, valid, gen, k);
+        }
+        if (log != null) {
+            log.printf(Locale.ROOT, "%s / %s: fad %.4f%s, kncc %.3f, knco %.3f (%d windows)%n", concept, system, fad,
+                    background != null ? String.format(Locale.ROOT, ", fad-background %.4f", fadBackground) : "", kncc, knco, gen.length);
+        }
+        return new SystemResult(gen.length, gen.length, fad, fadBackground, kncc, knco, k, warnings);
+    }
+
+    /** Generates the concept's clips in batches, from the validation templates cycled, and writes them as WAV. */
+    private List<Path> generate(LearnedConcepts concepts, String concept, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        int n = settings.clipsPerConcept();
+        List<String> prompts = new ArrayList<>();
+        for (int i = 0; i < n; i++) prompts.add(templates.get(i % templates.size()).replace("%s", "<" + concept + ">"));
+        int rate = model.audioEncoder().samplingRate();
+        int maxNew = Generator.maxNewTokensFor(settings.seconds(), model.audioEncoder().frameRate(), model.config().decoder().numCodebooks());
+        Generator.Settings g = settings.generation();
+        List<Path> files = new ArrayList<>();
+        for (int start = 0; start < n; start += settings.batch()) {
+            List<String> rows = prompts.subList(start, Math.min(n, start + settings.batch()));
+            // each batch its own seed, derived from the given one and the batch's first clip
+            Generator.Settings s = new Generator.Settings(maxNew, g.guidanceScale(), g.sample(), g.topK(), g.topP(), g.temperature(),
+                    g.seed() + 0x9E3779B97F4A7C15L * start);
+            if (log != null) log.printf(Locale.ROOT, "generating %s: clips %d-%d of %d (%.1f s each)%n", concept, start + 1, start + rows.size(), n, settings.seconds());
+            NoGradGuard noGrad = new NoGradGuard();
+            try (PointerScope scope = new PointerScope()) {
+                LearnedConcepts.Conditioning c = concepts.condition(model, tokenizer, rows);
+                MusicGen.Music music = model.generateMusicFromEmbeddings(c.inputsEmbeds(), c.attentionMask(), null, s, null);
+                for (int i = 0; i < rows.size(); i++) {
+                    Path file = dir.resolve(String.format(Locale.ROOT, "%03d.wav", start + i));
+                    Wav.write(file, music.audio(), i, rate, Wav.Options.DEFAULT);
+                    files.add(file);
+                }
+            } finally {
+                noGrad.close();
+            }
+        }
+        return files;
+    }
+
+    private float[][] reference(String concept, List<Fragment> fragments) throws IOException {
+        String key = concept + (fragments == dataset.train() ? "/train" : "/valid");
+        float[][] cached = referenceCache.get(key);
+        if (cached != null) return cached;
+        List<Path> files = fragments.stream().filter(f -> f.concept().equals(concept)).map(dataset::audio).toList();
+        float[][] out = embedAll(files, concept + " fragments");
+        referenceCache.put(key, out);
+        return out;
+    }
+
+    private float[][] embedAll(List<Path> files, String what) throws IOException {
+        List<float[]> rows = new ArrayList<>();
+        int i = 0;
+        for (Path f : files) {
+            if (log != null) log.printf(Locale.ROOT, "\rembedding %s: %d/%d ", what, ++i, files.size());
+            for (float[] row : embedder.embed(f)) rows.add(row);
+        }
+        if (log != null && !files.isEmpty()) log.println();
+        return rows.toArray(float[][]::new);
+    }
+
+    private static int count(String concept, List<Fragment> fragments) {
+        return (int) fragments.stream().filter(f -> f.concept().equals(concept)).count();
+    }
+
+    private static float[][] concat(float[][] a, float[][] b) {
+        float[][] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** The audio files of {@code root/<concept>/}, sorted; a one-line error when there are none. */
+    public static List<Path> otherClips(Path root, String concept) throws IOException {
+        Path dir = root.resolve(concept);
+        if (!Files.isDirectory(dir)) throw new BadInputException("--other " + root + ": no folder " + concept + "/ of clips for concept " + concept);
+        List<Path> files = audioFiles(dir);
+        if (files.isEmpty()) throw new BadInputException("--other " + root + ": " + dir + " holds no audio files");
+        return files;
+    }
+
+    /** Every audio file below a folder, sorted. */
+    public static List<Path> audioFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).filter(p -> {
+                String n = p.getFileName().toString();
+                int dot = n.lastIndexOf('.');
+                return dot > 0 && AUDIO.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
+            }).sorted().toList();
+        }
+    }
+
+    /** Statistics of a background set: a statistics file saved by {@code fad --save-stats}, or a folder of audio. */
+    public static Frechet.Stats background(Path source, ClapEmbedder embedder, String clapId, PrintStream log) throws IOException {
+        if (Files.isRegularFile(source)) return Frechet.load(source, clapId);
+        if (!Files.isDirectory(source)) throw new BadInputException("--background " + source + ": neither a folder of audio nor a statistics file");
+        List<Path> files = audioFiles(source);
+        if (files.isEmpty()) throw new BadInputException("--background " + source + ": no audio files in it");
+        List<float[][]> blocks = new ArrayList<>();
+        int i = 0;
+        for (Path f : files) {
+            if (log != null) log.printf(Locale.ROOT, "\rembedding background: %d/%d ", ++i, files.size());
+            blocks.add(embedder.embed(f));
+        }
+        if (log != null) log.println();
+        return Frechet.stats(blocks);
+    }
+
+    /** eval.json's content: the settings, the windowing and, per concept, each system's metrics. */
+    public static Map<String, Object> report(List<ConceptResult> results, Map<String, Object> header) {
+        Map<String, Object> root = new LinkedHashMap<>(header);
+        root.put("windowing", WINDOWING);
+        Map<String, Object> perConcept = new LinkedHashMap<>();
+        for (ConceptResult r : results) {
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("train_fragments", r.trainFragments());
+            c.put("valid_fragments", r.validFragments());
+            c.put("reference_windows", r.referenceWindows());
+            Map<String, Object> systems = new LinkedHashMap<>();
+            for (var e : r.systems().entrySet()) {
+                SystemResult s = e.getValue();
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("clips", s.clips());
+                m.put("windows", s.windows());
+                m.put("fad", finite(s.fad()));
+                m.put("fad_background", finite(s.fadBackground()));
+                m.put("kncc", finite(s.kncc()));
+                m.put("knco", finite(s.knco()));
+                m.put("k", s.k());
+                m.put("warnings", s.warnings());
+                systems.put(e.getKey(), m);
+            }
+            c.put("systems", systems);
+            perConcept.put(r.concept(), c);
+        }
+        root.put("concepts", perConcept);
+        return root;
+    }
+
+    /** eval.md: one table row per concept and system. */
+    public static String markdown(List<ConceptResult> results, String intro) {
+        StringBuilder md = new StringBuilder("# Evaluation\n\n").append(intro).append("\n\n").append(WINDOWING).append(".\n\n");
+        md.append("| concept | system | clips | FAD (concept) | FAD (background) | kNCC | kNCO |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|\n");
+        List<String> notes = new ArrayList<>();
+        for (ConceptResult r : results) {
+            for (var e : r.systems().entrySet()) {
+                SystemResult s = e.getValue();
+                md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s |%n", r.concept(), e.getKey(), s.clips(),
+                        fmt(s.fad()), fmt(s.fadBackground()), fmt(s.kncc()), fmt(s.knco())));
+                for (String w : s.warnings()) notes.add(r.concept() + " / " + e.getKey() + ": " + w);
+            }
+        }
+        if (!notes.isEmpty()) {
+            md.append("\nWarnings:\n\n");
+            for (String n : notes.stream().distinct().toList()) md.append("- ").append(n).append('\n');
+        }
+        return md.toString();
+    }
+
+    /** Writes eval.json and eval.md into {@code dir}, each atomically. */
+    public static void write(Path dir, List<ConceptResult> results, Map<String, Object> header) throws IOException {
+        AtomicFiles.writeBytes(dir.resolve("eval.json"), JSON.writeValueAsBytes(report(results, header)));
+        String intro = "Settings: " + header.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).reduce((a, b) -> a + ", " + b).orElse("");
+        AtomicFiles.writeBytes(dir.resolve("eval.md"), markdown(results, intro).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static Object finite(double x) {
+        return Double.isFinite(x) ? x : null;
+    }
+
+    private static String fmt(double x) {
+        return Double.isFinite(x) ? String.format(Locale.ROOT, "%.4f", x) : "–";
+    }
+}

@@ -1,0 +1,174 @@
+package ai.musicgenti.cli;
+
+import ai.musicgenti.audio.Wav;
+import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.golden.Golden;
+import ai.musicgenti.train.LearnedConcepts;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static ai.musicgenti.cli.TrainCommandTest.concat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Evaluation on the tiny golden MusicGen and CLAP: during training (best file, early stopping) and as `eval`. */
+class EvalCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void evaluatesDuringTrainingAndFromTheCommandLine(@TempDir Path dir) throws Exception {
+        Path model = Golden.firstOfKind("musicgen_generate").dir();
+        String clap = Golden.firstOfKind("clap_audio").dir().toString();
+        Path ds = TrainCommandTest.preparedDataset(dir, model);
+        String[] common = {"--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
+                "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--tokens", "2", "--batch-size", "4",
+                "--clap", clap, "--cache", dir.resolve("cache").toString(), "--eval-duration", "0.3", "--device", "cpu"};
+        MainTest.Run train = MainTest.run(concat(new String[]{"train", "--concepts", "a", "b", "--epochs", "2", "--run", "r",
+                "--eval-every", "1", "--eval-clips", "2"}, common));
+        assertEquals(0, train.code(), train.err());
+        List<JsonNode> evals = lines(dir.resolve("runs/r/metrics.jsonl"), "eval");
+        assertEquals(2, evals.size(), "one evaluation per epoch");
+        for (JsonNode e : evals) {
+            for (String c : List.of("a", "b")) {
+                assertTrue(Double.isFinite(e.path("concepts").path(c).path("fad").asDouble(Double.NaN)), e.toString());
+                assertTrue(e.path("concepts").path(c).path("kncc").isNumber(), e.toString());
+            }
+        }
+        Path best = dir.resolve("models/my-ds/r.best.safetensors");
+        assertTrue(Files.exists(best));
+        try (ModelFolder folder = ModelFolder.open(model)) {
+            LearnedConcepts loaded = LearnedConcepts.load(best, folder);
+            assertEquals(List.of("a", "b"), List.copyOf(loaded.tokenCounts().keySet()));
+            assertTrue(loaded.info().metricsJson().contains("best_fad"), loaded.info().metricsJson());
+        }
+        assertTrue(Files.exists(dir.resolve("runs/r/eval/epoch-001/eval.json")));
+
+        // eval from the command line, beside another "system": plain sine clips of each concept
+        Path other = dir.resolve("baseline");
+        for (String c : List.of("a", "b")) {
+            for (int i = 0; i < 3; i++) {
+                float[] x = new float[16000];
+                for (int n = 0; n < x.length; n++) x[n] = (float) (0.3 * Math.sin(2 * Math.PI * (300 + 200 * i) * n / 32000.0));
+                Wav.write(other.resolve(c).resolve("clip" + i + ".wav"), new float[][]{x}, 32000, Wav.Format.PCM16);
+            }
+        }
+        Path concepts = dir.resolve("models/my-ds/r.safetensors");
+        Path out = dir.resolve("eval");
+        String[] evalArgs = {"eval", "--concepts", concepts.toString(), "--dataset", ds.toString(), "--model", model.toString(),
+                "--per-concept", "3", "--duration", "0.3", "--clap", clap, "--cache", dir.resolve("cache").toString(),
+                "--other", other.toString(), "--out", out.toString(), "--device", "cpu"};
+        MainTest.Run run = MainTest.run(evalArgs);
+        assertEquals(0, run.code(), run.err());
+        JsonNode report = JSON.readTree(out.resolve("eval.json").toFile());
+        assertTrue(report.path("windowing").asText().contains("10 s"), report.toString());
+        for (String c : List.of("a", "b")) {
+            JsonNode concept = report.path("concepts").path(c);
+            assertTrue(concept.path("train_fragments").asInt() > 0, concept.toString());
+            for (String system : List.of("musicgen-ti", "baseline")) {
+                JsonNode s = concept.path("systems").path(system);
+                assertEquals(3, s.path("clips").asInt(), system + ": " + s);
+                for (String metric : List.of("fad", "kncc", "knco")) {
+                    assertTrue(s.path(metric).isNumber() && Double.isFinite(s.path(metric).asDouble()), system + " " + metric + ": " + s);
+                }
+                assertTrue(s.path("warnings").toString().contains("rank-deficient"), "3 windows of 32-dim embeddings: " + s);
+            }
+            assertEquals(3, Files.list(out.resolve(c)).filter(p -> p.toString().endsWith(".wav")).count());
+        }
+        String md = Files.readString(out.resolve("eval.md"));
+        assertTrue(md.contains("| a | musicgen-ti | 3 |") && md.contains("| b | baseline | 3 |"), md);
+
+        // bad inputs: one line, exit 1
+        MainTest.Run missing = MainTest.run(concat(new String[]{"eval", "--concepts", dir.resolve("nope.safetensors").toString()},
+                java.util.Arrays.copyOfRange(evalArgs, 3, evalArgs.length)));
+        assertEquals(1, missing.code());
+        assertEquals(1, missing.err().strip().lines().count(), missing.err());
+        assertTrue(missing.err().contains("nope.safetensors"), missing.err());
+
+        Path renamed = withoutConcept(ds, dir.resolve("other-ds"), "a");
+        String[] noConcept = evalArgs.clone();
+        noConcept[4] = renamed.toString();
+        MainTest.Run absent = MainTest.run(noConcept);
+        assertEquals(1, absent.code());
+        assertEquals(1, absent.err().strip().lines().count(), absent.err());
+        assertTrue(absent.err().contains("concept a"), absent.err());
+    }
+
+    @Test
+    void stopsEarlyWhenNoConceptImproves(@TempDir Path dir) throws Exception {
+        Path model = Golden.firstOfKind("musicgen_generate").dir();
+        String clap = Golden.firstOfKind("clap_audio").dir().toString();
+        Path ds = TrainCommandTest.preparedDataset(dir, model);
+        // a rate far below a float's resolution: the rows never change, so neither do the clips nor their FAD
+        MainTest.Run train = MainTest.run("train", "--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
+                "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--tokens", "2", "--concepts", "a", "--epochs", "5",
+                "--run", "r", "--lr", "1e-30", "--eval-every", "1", "--eval-clips", "2", "--eval-duration", "0.3", "--patience", "1",
+                "--clap", clap, "--cache", dir.resolve("cache").toString(), "--device", "cpu");
+        assertEquals(0, train.code(), train.err());
+        Path metrics = dir.resolve("runs/r/metrics.jsonl");
+        assertEquals(2, lines(metrics, "epoch").size(), "the first evaluation sets the best, the second does not improve it: stop");
+        List<JsonNode> evals = lines(metrics, "eval");
+        assertEquals(2, evals.size());
+        assertEquals(evals.get(0).path("concepts").path("a").path("fad").asDouble(), evals.get(1).path("concepts").path("a").path("fad").asDouble());
+        assertEquals(1, evals.get(1).path("stale").asInt());
+        try (ModelFolder folder = ModelFolder.open(model)) {
+            assertEquals(2, LearnedConcepts.load(dir.resolve("models/my-ds/r.safetensors"), folder).info().epoch());
+            assertEquals(1, LearnedConcepts.load(dir.resolve("models/my-ds/r.best.safetensors"), folder).info().epoch(), "best of epoch 1");
+        }
+        // resuming keeps the evaluation state: one more epoch without improvement stops again at once
+        assertEquals(0, MainTest.run("train", "--resume", "r", "--model", model.toString(), "--dataset", ds.toString(),
+                "--out", dir.resolve("models").toString(), "--runs", dir.resolve("runs").toString(), "--device", "cpu",
+                "--cache", dir.resolve("cache").toString()).code());
+        List<JsonNode> after = lines(metrics, "eval");
+        assertEquals(3, after.size(), "resumed with the stored --eval-every");
+        assertEquals(2, after.get(2).path("stale").asInt(), "the stale count survived the checkpoint");
+        assertFalse(after.get(2).path("improved").elements().hasNext());
+    }
+
+    @Test
+    void benchEvalPrintsEmbeddingThroughput() throws Exception {
+        String clap = Golden.firstOfKind("clap_audio").dir().toString();
+        MainTest.Run r = MainTest.run("bench", "eval", "--clap", clap, "--clips", "2", "--seconds", "12", "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("2 clips x 12.0 s \\(4 windows of 10 s\\): ([0-9.]+) audio s embedded per s").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertTrue(Double.parseDouble(m.group(1)) > 0, r.out());
+    }
+
+    private static List<JsonNode> lines(Path metrics, String type) throws Exception {
+        List<JsonNode> out = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(metrics)) {
+            JsonNode n = JSON.readTree(line);
+            if (n.path("type").asText().equals(type)) out.add(n);
+        }
+        return out;
+    }
+
+    /** A copy of a prepared dataset with concept {@code name} renamed away (its fragments belong to "z"). */
+    private static Path withoutConcept(Path ds, Path copy, String name) throws Exception {
+        try (var files = Files.walk(ds)) {
+            for (Path p : files.toList()) {
+                Path target = copy.resolve(ds.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else Files.copy(p, target);
+            }
+        }
+        for (String meta : List.of("metadata_train.json", "metadata_valid.json")) {
+            Path f = copy.resolve(meta);
+            if (!Files.exists(f)) continue;
+            JsonNode root = JSON.readTree(f.toFile());
+            for (JsonNode fragment : root.path("fragments")) {
+                if (fragment.path("concept").asText().equals(name)) ((ObjectNode) fragment).put("concept", "z");
+            }
+            JSON.writeValue(f.toFile(), root);
+        }
+        return copy;
+    }
+}
