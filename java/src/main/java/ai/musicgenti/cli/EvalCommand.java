@@ -8,7 +8,6 @@ import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.Frechet;
 import ai.musicgenti.generate.Generator;
-import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.PromptTokenizer;
 import ai.musicgenti.train.LearnedConcepts;
@@ -102,9 +101,7 @@ final class EvalCommand implements Callable<Integer> {
             Path outDir = out != null ? out : Path.of("runs", stem, "eval");
             Compute compute = modelOptions.compute();
             MusicGen model = MusicGen.load(folder, compute);
-            Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "musicgen-ti", "embeddings");
-            Path clapDir = HubClient.fromEnvironment().resolveModel(clap, new ProgressBar());
-            try (ClapEmbedder embedder = ClapEmbedder.load(clapDir, Compute.choose(modelOptions.device, "f32"), cacheDir)) {
+            try (ClapEmbedder embedder = ClapEmbedder.open(clap, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar())) {
                 Frechet.Stats bg = background == null ? null : ConceptEvaluator.background(background, embedder, clap, System.err);
                 System.err.printf(Locale.ROOT, "eval %s on %s: %d concept(s) x %d clip(s) of %.1f s, seed %d; %s%n", stem, compute,
                         concepts.tokenCounts().size(), perConcept, duration, seed, ConceptEvaluator.WINDOWING);

@@ -4,7 +4,6 @@ import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.Frechet;
-import ai.musicgenti.hub.HubClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -56,9 +55,7 @@ final class FadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Compute.configureThreads(0);
-        Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "musicgen-ti", "embeddings");
-        Path clapDir = HubClient.fromEnvironment().resolveModel(clap, new ProgressBar());
-        try (ClapEmbedder embedder = ClapEmbedder.load(clapDir, Compute.choose(device, "f32"), cacheDir)) {
+        try (ClapEmbedder embedder = ClapEmbedder.open(clap, Compute.choose(device, "f32"), cache, new ProgressBar())) {
             Frechet.Stats ref;
             if (Files.isRegularFile(reference)) {
                 ref = Frechet.load(reference, clap);

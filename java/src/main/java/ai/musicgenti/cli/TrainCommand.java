@@ -7,7 +7,6 @@ import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.NearestNeighbours;
 import ai.musicgenti.generate.Generator;
-import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.PromptTokenizer;
@@ -169,10 +168,8 @@ final class TrainCommand implements Callable<Integer> {
         long seed = trainer.settings().seed();
         ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
                 Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips);
-        Path cacheDir = cache != null ? cache : Path.of(System.getProperty("user.home"), ".cache", "musicgen-ti", "embeddings");
-        Path clapDir = HubClient.fromEnvironment().resolveModel(clapId, new ProgressBar());
         PreparedDataset prepared = PreparedDataset.open(dataset);
-        ClapEmbedder embedder = ClapEmbedder.load(clapDir, Compute.choose(modelOptions.device, "f32"), cacheDir);
+        ClapEmbedder embedder = ClapEmbedder.open(clapId, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
         ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null, System.err);
         Map<String, String> config = new LinkedHashMap<>();
         config.put("every", Integer.toString(every));

@@ -7,6 +7,8 @@ import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Tensors;
+import ai.musicgenti.hub.HubClient;
+import ai.musicgenti.hub.ProgressListener;
 import ai.musicgenti.models.ClapAudioEncoder;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -43,6 +45,17 @@ public final class ClapEmbedder implements AutoCloseable {
         this.features = features;
         this.encoder = encoder;
         this.cacheDir = cacheDir;
+    }
+
+    /** Where embeddings are cached unless a command says otherwise. */
+    public static Path defaultCache() {
+        return Path.of(System.getProperty("user.home"), ".cache", "musicgen-ti", "embeddings");
+    }
+
+    /** A CLAP checkpoint by hub id or folder (downloaded when needed); {@code cache} null = {@link #defaultCache()}. */
+    public static ClapEmbedder open(String clap, Compute compute, Path cache, ProgressListener progress) {
+        Path dir = HubClient.fromEnvironment().resolveModel(clap, progress);
+        return load(dir, compute, cache != null ? cache : defaultCache());
     }
 
     /** A CLAP checkpoint folder (config.json, preprocessor_config.json, weights); embeddings cached under {@code cache}. */
