@@ -2,7 +2,9 @@ package ai.musicgenti.cli;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.eval.AudioEmbedder;
 import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.EncodecEmbedder;
 import ai.musicgenti.eval.Frechet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,7 +23,7 @@ import java.util.stream.Stream;
 
 /** Fréchet Audio Distance between two folders of audio on CLAP embeddings, like fadtk's command. */
 @Command(name = "fad", mixinStandardHelpOptions = true,
-        description = "Fréchet Audio Distance between two folders of audio (or saved statistics), on LAION CLAP music embeddings.")
+        description = "Fréchet Audio Distance between two folders of audio (or saved statistics), on LAION CLAP music or EnCodec embeddings.")
 final class FadCommand implements Callable<Integer> {
     private static final Set<String> AUDIO = Set.of("wav", "mp3", "flac", "ogg", "opus", "m4a", "aac", "aiff", "aif");
 
@@ -31,8 +33,14 @@ final class FadCommand implements Callable<Integer> {
     @Parameters(index = "1", description = "Evaluated: a folder of audio.")
     Path evaluated;
 
+    @Option(names = "--embedding", defaultValue = "clap", description = "clap (LAION CLAP music, 10 s windows) or encodec (EnCodec latents per frame, no extra model) (default: ${DEFAULT-VALUE}).")
+    String embedding;
+
     @Option(names = "--clap", defaultValue = "laion/larger_clap_music", description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
     String clap;
+
+    @Option(names = "--codec", defaultValue = "facebook/musicgen-small", description = "For --embedding encodec: a MusicGen or EnCodec checkpoint, hub id or folder (default: ${DEFAULT-VALUE}).")
+    String codec;
 
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
     Path cache;
@@ -55,21 +63,30 @@ final class FadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Compute.configureThreads(0);
-        try (ClapEmbedder embedder = ClapEmbedder.open(clap, Compute.choose(device, "f32"), cache, new ProgressBar())) {
+        Compute compute = Compute.choose(device, "f32");
+        boolean useClap = switch (embedding.toLowerCase(Locale.ROOT)) {
+            case "clap" -> true;
+            case "encodec" -> false;
+            default -> throw new BadInputException("--embedding " + embedding + ": use clap or encodec");
+        };
+        String model = useClap ? clap : codec;
+        try (AudioEmbedder embedder = useClap
+                ? ClapEmbedder.open(clap, compute, cache, new ProgressBar())
+                : EncodecEmbedder.open(codec, compute, cache, new ProgressBar())) {
             Frechet.Stats ref;
             if (Files.isRegularFile(reference)) {
-                ref = Frechet.load(reference, clap);
+                ref = Frechet.load(reference, model);
             } else {
                 ref = Frechet.stats(List.copyOf(embed(embedder, reference).values()));
-                if (saveStats != null) Frechet.save(saveStats, ref, clap);
+                if (saveStats != null) Frechet.save(saveStats, ref, model);
             }
             Map<String, float[][]> songs = embed(embedder, evaluated);
             Frechet.Stats eval = Frechet.stats(List.copyOf(songs.values()));
             ref.warning().ifPresent(w -> System.err.println("warning: reference " + w));
             eval.warning().ifPresent(w -> System.err.println("warning: evaluated " + w));
             Frechet.Reference r = new Frechet.Reference(ref);
-            System.out.printf(Locale.ROOT, "fad %.6f  (%d reference and %d evaluated 10 s windows, CLAP %s)%n",
-                    r.distanceTo(eval), ref.count(), eval.count(), clap);
+            System.out.printf(Locale.ROOT, "fad %.6f  (%d reference and %d evaluated rows: %s of %s)%n",
+                    r.distanceTo(eval), ref.count(), eval.count(), embedder.describeRows(), model);
             if (inf) {
                 float[][] all = songs.values().stream().flatMap(Stream::of).toArray(float[][]::new);
                 Frechet.FadInf f = Frechet.fadInf(r, all, Frechet.DEFAULT_INF_STEPS, Math.min(Frechet.DEFAULT_INF_MIN_N, Math.max(2, all.length / 2)), seed);
@@ -83,7 +100,7 @@ final class FadCommand implements Callable<Integer> {
     }
 
     /** Every audio file below a folder, by relative path, with its window embeddings. */
-    private static Map<String, float[][]> embed(ClapEmbedder embedder, Path dir) throws IOException {
+    private static Map<String, float[][]> embed(AudioEmbedder embedder, Path dir) throws IOException {
         if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": not a folder of audio files (nor a statistics file); check the path");
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {

@@ -52,6 +52,21 @@ class FadCommandTest {
         assertTrue(missing.err().contains("nowhere"), missing.err());
     }
 
+    /** EnCodec latents need no extra model: one row per 20 ms frame, so even 8 short clips give a full-rank covariance. */
+    @Test
+    void encodecEmbeddingsNeedNoClap(@TempDir Path dir) throws Exception {
+        String codec = Golden.firstOfKind("musicgen_generate").dir().toString();
+        Path tones = clips(dir.resolve("tones"), false, 1), copy = clips(dir.resolve("copy"), false, 1);
+        Path noise = clips(dir.resolve("noise"), true, 2);
+        String[] opts = {"--embedding", "encodec", "--codec", codec, "--cache", dir.resolve("cache").toString(), "--device", "cpu"};
+        MainTest.Run same = MainTest.run(TrainCommandTest.concat(new String[]{"fad", tones.toString(), copy.toString()}, opts));
+        assertEquals(0.0, fad(same), 1e-9);
+        assertTrue(!same.err().contains("warning"), "800 frames of 16-dim latents are plenty: " + same.err());
+        assertTrue(same.out().contains("800 reference and 800 evaluated rows"), same.out());
+        assertTrue(fad(MainTest.run(TrainCommandTest.concat(new String[]{"fad", tones.toString(), noise.toString()}, opts))) > 1e-4);
+        assertEquals(1, MainTest.run("fad", tones.toString(), noise.toString(), "--embedding", "mfcc").code());
+    }
+
     private static double fad(MainTest.Run r) {
         assertEquals(0, r.code(), r.err());
         Matcher m = FAD.matcher(r.out());
