@@ -2,6 +2,7 @@ package ai.musicgenti.data;
 
 import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.audio.Wav;
+import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.CodesFile;
 import ai.musicgenti.core.Tensors;
@@ -176,7 +177,7 @@ public final class DatasetPreparer {
                     + "; use the same settings to add clips to it, or give a new --dataset folder");
         }
         Map<String, List<Source>> byConcept = previousSources();
-        deleteLeftoverParts();
+        AtomicFiles.deleteLeftovers(dataset);
         reportLooseFiles();
 
         int kept = 0, prepared = 0;
@@ -392,16 +393,6 @@ public final class DatasetPreparer {
             if (Files.isRegularFile(p) && !keep.contains(p.normalize())) Files.delete(p);
             else if (Files.isDirectory(p) && !p.equals(fragments) && isEmpty(p)) Files.delete(p);
         }
-    }
-
-    /** AtomicFiles deletes its temporary file unless the JVM dies mid-write; a killed run's leftovers go here. */
-    private void deleteLeftoverParts() throws IOException {
-        if (!Files.isDirectory(dataset)) return;
-        List<Path> parts;
-        try (Stream<Path> s = Files.walk(dataset)) {
-            parts = s.filter(p -> p.getFileName().toString().startsWith(".") && p.getFileName().toString().endsWith(".part")).toList();
-        }
-        for (Path p : parts) Files.deleteIfExists(p);
     }
 
     private void reportLooseFiles() throws IOException {

@@ -1,5 +1,6 @@
 package ai.musicgenti.train;
 
+import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Tensors;
@@ -265,6 +266,10 @@ public final class Trainer {
 
     /** Trains until the last epoch ends or a stop is requested; either way everything is saved. */
     public void run(Listener listener) throws IOException {
+        // a run killed mid-save leaves temporary files beside whole ones; other runs may share the concepts folder
+        AtomicFiles.deleteLeftovers(outputs.runDir());
+        AtomicFiles.deleteLeftoversOf(outputs.conceptsFile());
+        AtomicFiles.deleteLeftoversOf(bestFile(outputs.conceptsFile()));
         while (epoch < settings.epochs()) {
             List<List<TrainingData.Example>> plan = plan(epoch);
             for (; stepInEpoch < plan.size(); stepInEpoch++) {

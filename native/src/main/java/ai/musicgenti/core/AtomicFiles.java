@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.stream.Stream;
 
 /** Files that appear whole or not at all: write beside the target, force to disk, then rename over it. */
 public final class AtomicFiles {
@@ -34,6 +36,31 @@ public final class AtomicFiles {
             }
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Deletes the temporary files of writes that a killed process left behind ({@code .name.*.part}); the files they
+     * were meant to replace are whole, old or new. Call before writing into a folder again.
+     */
+    public static void deleteLeftovers(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        List<Path> parts;
+        try (Stream<Path> s = Files.walk(dir)) {
+            parts = s.filter(p -> p.getFileName().toString().startsWith(".") && p.getFileName().toString().endsWith(".part")).toList();
+        }
+        for (Path p : parts) Files.deleteIfExists(p);
+    }
+
+    /** As {@link #deleteLeftovers(Path)} for one target file only, in a folder that other writers share. */
+    public static void deleteLeftoversOf(Path target) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) return;
+        String prefix = "." + target.getFileName() + ".";
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().startsWith(prefix) && p.getFileName().toString().endsWith(".part")).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
