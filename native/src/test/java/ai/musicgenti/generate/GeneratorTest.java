@@ -6,6 +6,7 @@ import ai.musicgenti.core.Tensors;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.golden.GoldenCase;
 import ai.musicgenti.models.DelayPattern;
+import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.models.MusicGenDecoder;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -42,8 +43,7 @@ class GeneratorTest {
     static void load() throws IOException {
         c = Golden.firstOfKind("musicgen");
         folder = ModelFolder.open(c.dir());
-        decoder = new MusicGenDecoder(MusicGenDecoder.Config.fromJson(folder.config().path("decoder")),
-                folder.weights(Compute.cpu()).pp("decoder"));
+        decoder = MusicGen.load(folder, Compute.cpu()).decoder();
         enc = c.io("tf.encoder_hidden_states");
         mask = c.io("tf.attention_mask");
         special = decoder.config().specialToken();

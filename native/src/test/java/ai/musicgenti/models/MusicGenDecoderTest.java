@@ -27,8 +27,7 @@ class MusicGenDecoderTest {
     static void load() throws IOException {
         c = Golden.firstOfKind("musicgen");
         folder = ModelFolder.open(c.dir());
-        decoder = new MusicGenDecoder(MusicGenDecoder.Config.fromJson(folder.config().path("decoder")),
-                folder.weights(Compute.cpu()).pp("decoder"));
+        decoder = MusicGen.load(folder, Compute.cpu()).decoder();
     }
 
     @AfterAll
