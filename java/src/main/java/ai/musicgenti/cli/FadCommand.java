@@ -1,5 +1,6 @@
 package ai.musicgenti.cli;
 
+import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.eval.AudioEmbedder;
@@ -17,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
@@ -25,8 +25,6 @@ import java.util.stream.Stream;
 @Command(name = "fad", mixinStandardHelpOptions = true,
         description = "Fréchet Audio Distance between two folders of audio (or saved statistics), on LAION CLAP music or EnCodec embeddings.")
 final class FadCommand implements Callable<Integer> {
-    private static final Set<String> AUDIO = Set.of("wav", "mp3", "flac", "ogg", "opus", "m4a", "aac", "aiff", "aif");
-
     @Parameters(index = "0", description = "Reference: a folder of audio, or a statistics file (.safetensors) saved with --save-stats.")
     Path reference;
 
@@ -102,11 +100,8 @@ final class FadCommand implements Callable<Integer> {
     /** Every audio file below a folder, by relative path, with its window embeddings. */
     private static Map<String, float[][]> embed(AudioEmbedder embedder, Path dir) throws IOException {
         if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": not a folder of audio files (nor a statistics file); check the path");
-        List<Path> files;
-        try (Stream<Path> s = Files.walk(dir)) {
-            files = s.filter(Files::isRegularFile).filter(FadCommand::isAudio).sorted().toList();
-        }
-        if (files.isEmpty()) throw new BadInputException(dir + ": no audio files (" + String.join(", ", AUDIO) + ") in it; check the path");
+        List<Path> files = AudioDecoder.audioFiles(dir);
+        if (files.isEmpty()) throw new BadInputException(dir + ": no audio files (" + String.join(", ", AudioDecoder.AUDIO_EXTENSIONS) + ") in it; check the path");
         Map<String, float[][]> out = new LinkedHashMap<>();
         int i = 0;
         for (Path f : files) {
@@ -115,11 +110,5 @@ final class FadCommand implements Callable<Integer> {
         }
         System.err.println();
         return out;
-    }
-
-    private static boolean isAudio(Path p) {
-        String n = p.getFileName().toString();
-        int dot = n.lastIndexOf('.');
-        return dot > 0 && AUDIO.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
     }
 }

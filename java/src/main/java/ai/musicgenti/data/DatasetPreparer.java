@@ -45,7 +45,6 @@ import java.util.stream.Stream;
  * that is not a folder of concept folders, or settings that contradict the existing dataset, stop the run.
  */
 public final class DatasetPreparer {
-    public static final List<String> AUDIO_EXTENSIONS = List.of("wav", "mp3", "flac", "ogg", "m4a", "aac", "opus", "aiff", "aif");
     /** Below this peak a clip is taken for silence (or a failed recording), not music. */
     static final double SILENCE_DBFS = -60;
 
@@ -189,7 +188,7 @@ public final class DatasetPreparer {
             for (Source s : byConcept.getOrDefault(concept, List.of())) before.put(s.sha256(), s);
             List<Path> files = audioFiles(dir);
             if (files.isEmpty()) {
-                skip(concept + "/", "empty concept folder: no audio files (" + String.join(", ", AUDIO_EXTENSIONS) + ")");
+                skip(concept + "/", "empty concept folder: no audio files (" + String.join(", ", AudioDecoder.AUDIO_EXTENSIONS) + ")");
                 byConcept.remove(concept);
                 continue;
             }
@@ -397,7 +396,7 @@ public final class DatasetPreparer {
 
     private void reportLooseFiles() throws IOException {
         try (Stream<Path> s = Files.list(root)) {
-            s.filter(Files::isRegularFile).filter(p -> !hidden(p)).filter(DatasetPreparer::isAudio).sorted()
+            s.filter(Files::isRegularFile).filter(p -> !hidden(p)).filter(AudioDecoder::isAudioFile).sorted()
                     .forEach(p -> skip(relative(p), "not inside a concept folder; move it into <root>/<concept>/"));
         }
     }
@@ -405,15 +404,9 @@ public final class DatasetPreparer {
     /** Audio files under a concept folder by extension, sorted; other files (covers, notes) are ignored silently. */
     private List<Path> audioFiles(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).filter(p -> !hidden(p)).filter(DatasetPreparer::isAudio)
+            return s.filter(Files::isRegularFile).filter(p -> !hidden(p)).filter(AudioDecoder::isAudioFile)
                     .filter(p -> !isInside(dataset, p)).sorted(Comparator.comparing(this::relative)).toList();
         }
-    }
-
-    private static boolean isAudio(Path p) {
-        String name = p.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        return dot > 0 && AUDIO_EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
     }
 
     private static boolean hidden(Path p) {

@@ -1,5 +1,6 @@
 package ai.musicgenti.eval;
 
+import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
@@ -24,8 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Evaluates learned concepts the way the paper's tables do: for each concept, N clips generated from the validation
@@ -45,7 +44,6 @@ import java.util.stream.Stream;
 public final class ConceptEvaluator {
     public static final String WINDOWING = "CLAP embeddings of 10 s windows at 48 kHz mono: a clip or fragment shorter than 10 s is one "
             + "window (repeat-padded by the extractor), a longer one several; generated and reference sets are embedded the same way";
-    private static final Set<String> AUDIO = Set.of("wav", "mp3", "flac", "ogg", "opus", "m4a", "aac", "aiff", "aif");
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** What to generate: clips per concept, their length in seconds, the sampling settings (seed included), K. */
@@ -238,27 +236,16 @@ public final class ConceptEvaluator {
     public static List<Path> otherClips(Path root, String concept) throws IOException {
         Path dir = root.resolve(concept);
         if (!Files.isDirectory(dir)) throw new BadInputException("--other " + root + ": no folder " + concept + "/ of clips for concept " + concept);
-        List<Path> files = audioFiles(dir);
+        List<Path> files = AudioDecoder.audioFiles(dir);
         if (files.isEmpty()) throw new BadInputException("--other " + root + ": " + dir + " holds no audio files");
         return files;
-    }
-
-    /** Every audio file below a folder, sorted. */
-    public static List<Path> audioFiles(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).filter(p -> {
-                String n = p.getFileName().toString();
-                int dot = n.lastIndexOf('.');
-                return dot > 0 && AUDIO.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
-            }).sorted().toList();
-        }
     }
 
     /** Statistics of a background set: a statistics file saved by {@code fad --save-stats}, or a folder of audio. */
     public static Frechet.Stats background(Path source, ClapEmbedder embedder, String clapId, PrintStream log) throws IOException {
         if (Files.isRegularFile(source)) return Frechet.load(source, clapId);
         if (!Files.isDirectory(source)) throw new BadInputException("--background " + source + ": neither a folder of audio nor a statistics file");
-        List<Path> files = audioFiles(source);
+        List<Path> files = AudioDecoder.audioFiles(source);
         if (files.isEmpty()) throw new BadInputException("--background " + source + ": no audio files in it");
         List<float[][]> blocks = new ArrayList<>();
         int i = 0;

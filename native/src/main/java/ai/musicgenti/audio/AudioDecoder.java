@@ -21,6 +21,7 @@ import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Arrays;
 
 import static org.bytedeco.ffmpeg.global.avcodec.*;
@@ -43,6 +44,23 @@ public final class AudioDecoder {
     // swr's windowed-sinc filter; this build has no libsoxr (no --enable-libsoxr), so quality comes from a filter
     // twice as long as the default 32 taps, which narrows the transition band below Nyquist.
     private static final int RESAMPLER_TAPS = 64;
+
+    /** File extensions taken as audio when walking folders (what users' clips come as; FFmpeg reads more). */
+    public static final List<String> AUDIO_EXTENSIONS = List.of("wav", "mp3", "flac", "ogg", "m4a", "aac", "opus", "aiff", "aif");
+
+    /** Every audio file below a folder (by extension), sorted. */
+    public static List<Path> audioFiles(Path dir) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.walk(dir)) {
+            return s.filter(java.nio.file.Files::isRegularFile).filter(AudioDecoder::isAudioFile).sorted().toList();
+        }
+    }
+
+    /** Whether a file's extension names an audio format. */
+    public static boolean isAudioFile(Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 && AUDIO_EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(java.util.Locale.ROOT));
+    }
 
     static {
         // FFmpeg's own log would print over the progress bars, and about damage we skip past anyway; what stops a
