@@ -2,7 +2,6 @@ package ai.musicgenti.train;
 
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
-import ai.musicgenti.core.Tensors;
 import ai.musicgenti.generate.Generator;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.models.MusicGen;

@@ -2,7 +2,6 @@ package ai.musicgenti.text;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Tensors;
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
