@@ -37,7 +37,7 @@ import java.util.concurrent.Callable;
  * decoder into the learned embeddings).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure decode steps/s (with guidance) and one textual-inversion step, on a randomly initialised model of a real MusicGen shape (no download) or on --model.",
+        description = "Measure decode steps/s (with guidance) and textual-inversion training steps/s, on a randomly initialised model of a real MusicGen shape (no download) or on --model.",
         subcommands = {BenchCommand.Generate.class, BenchCommand.Train.class, BenchCommand.Eval.class})
 final class BenchCommand implements Callable<Integer> {
     @Command(name = "generate", mixinStandardHelpOptions = true, description = "Decode steps/s with guidance and the real-time factor.")
