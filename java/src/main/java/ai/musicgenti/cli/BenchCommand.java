@@ -2,6 +2,7 @@ package ai.musicgenti.cli;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
@@ -69,7 +70,7 @@ final class BenchCommand implements Callable<Integer> {
         @ParentCommand
         BenchCommand bench;
 
-        @Option(names = "--clap", defaultValue = "laion/larger_clap_music", description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
         String clap;
 
         @Option(names = "--clips", defaultValue = "4", description = "Timed clips (default: ${DEFAULT-VALUE}).")
@@ -97,7 +98,7 @@ final class BenchCommand implements Callable<Integer> {
                     files.add(f);
                 }
                 long t0 = System.nanoTime();
-                try (ai.musicgenti.eval.ClapEmbedder embedder = ai.musicgenti.eval.ClapEmbedder.load(clapDir, compute, tmp.resolve("cache"))) {
+                try (ClapEmbedder embedder = ClapEmbedder.load(clapDir, compute, tmp.resolve("cache"))) {
                     System.out.printf(Locale.ROOT, "clap       %s on %s (loaded in %.1f s)%n", clap, compute, seconds(t0));
                     embedder.embed(files.get(0)); // warm-up, untimed
                     int windows = 0;

@@ -42,7 +42,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--per-concept", defaultValue = "20", description = "Clips generated per concept (default: ${DEFAULT-VALUE}).")
     int perConcept;
 
-    @Option(names = "--clap", defaultValue = "laion/larger_clap_music", description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
     String clap;
 
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")

@@ -34,7 +34,7 @@ final class FadCommand implements Callable<Integer> {
     @Option(names = "--embedding", defaultValue = "clap", description = "clap (LAION CLAP music, 10 s windows) or encodec (EnCodec latents per frame, no extra model) (default: ${DEFAULT-VALUE}).")
     String embedding;
 
-    @Option(names = "--clap", defaultValue = "laion/larger_clap_music", description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
     String clap;
 
     @Option(names = "--codec", defaultValue = "facebook/musicgen-small", description = "For --embedding encodec: a MusicGen or EnCodec checkpoint, hub id or folder (default: ${DEFAULT-VALUE}).")

@@ -164,7 +164,7 @@ final class TrainCommand implements Callable<Integer> {
         int clips = evalClips != null ? evalClips : Integer.parseInt(stored.getOrDefault("clips", "4"));
         double seconds = evalDuration != null ? evalDuration : Double.parseDouble(stored.getOrDefault("duration", "5"));
         int stop = patience != null ? patience : Integer.parseInt(stored.getOrDefault("patience", "0"));
-        String clapId = clap != null ? clap : stored.getOrDefault("clap", "laion/larger_clap_music");
+        String clapId = clap != null ? clap : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP);
         long seed = trainer.settings().seed();
         ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
                 Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips);

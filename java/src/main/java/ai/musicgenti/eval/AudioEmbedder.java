@@ -52,12 +52,17 @@ public abstract class AudioEmbedder implements AutoCloseable {
     /** What one row stands for (recorded in the cache, said in reports). */
     public abstract String describeRows();
 
-    /** A short key of a model's weights file, naming its cache folder. */
+    /**
+     * A short key of a model's weights file, naming its cache folder. A hub download is a link to
+     * {@code blobs/<sha256>} (checked at download), so its name is the key; other files are hashed.
+     */
     protected static String weightsKey(Path dir) throws IOException {
         try (var files = Files.list(dir)) {
             Path weights = files.filter(p -> p.toString().endsWith(".safetensors") && !p.getFileName().toString().equals("io.safetensors"))
                     .sorted().findFirst().orElseThrow(() -> new BadInputException(dir + ": no .safetensors weights"));
-            return sha256(Files.newInputStream(weights)).substring(0, 16);
+            String blob = weights.toRealPath().getFileName().toString();
+            String sha = blob.matches("[0-9a-f]{64}") ? blob : sha256(Files.newInputStream(weights));
+            return sha.substring(0, 16);
         }
     }
 

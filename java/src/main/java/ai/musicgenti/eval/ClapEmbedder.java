@@ -37,6 +37,9 @@ public final class ClapEmbedder extends AudioEmbedder {
         this.encoder = encoder;
     }
 
+    /** The CLAP checkpoint fadtk's {@code clap-laion-music} corresponds to, in Hugging Face format. */
+    public static final String DEFAULT_CLAP = "laion/larger_clap_music";
+
     /** Where embeddings are cached unless a command says otherwise. */
     public static Path defaultCache() {
         return Path.of(System.getProperty("user.home"), ".cache", "musicgen-ti", "embeddings");

@@ -78,6 +78,11 @@ public final class LearnedConcepts {
      * @throws BadInputException when the file is not a concepts file, or was learned on another base model
      */
     public static LearnedConcepts load(Path file, ModelFolder base) {
+        return load(file, base, baseModelHash(base));
+    }
+
+    /** {@code baseHash}: {@link #baseModelHash} of {@code base}, which reads the whole T5 table, so callers compute it once. */
+    private static LearnedConcepts load(Path file, ModelFolder base, String baseHash) {
         Safetensors.Contents contents = Safetensors.load(file);
         Map<String, String> meta = contents.metadata();
         Map<String, Tensor> tensors = contents.tensors();
@@ -91,7 +96,7 @@ public final class LearnedConcepts {
             throw new BadInputException(file + ": concepts of width " + meta.get("d_model") + " do not fit " + base.dir()
                     + " (text encoder width " + width + "); use the model they were learned on (" + meta.get("base_model") + ")");
         }
-        if (!meta.get("base_model_hash").equals(baseModelHash(base))) {
+        if (!meta.get("base_model_hash").equals(baseHash)) {
             throw new BadInputException(file + ": learned on " + meta.get("base_model") + ", whose text embeddings differ from "
                     + base.dir() + "'s; use --model " + meta.get("base_model"));
         }
@@ -127,8 +132,9 @@ public final class LearnedConcepts {
         Map<String, Integer> counts = new LinkedHashMap<>();
         TensorVector tables = new TensorVector();
         Info info = null;
+        String baseHash = baseModelHash(base);
         for (Path file : files) {
-            LearnedConcepts one = load(file, base);
+            LearnedConcepts one = load(file, base, baseHash);
             for (var e : one.tokenCounts.entrySet()) {
                 if (counts.put(e.getKey(), e.getValue()) != null) {
                     throw new BadInputException(file + ": concept '" + e.getKey() + "' is also in an earlier --concepts file; give each concept once");
