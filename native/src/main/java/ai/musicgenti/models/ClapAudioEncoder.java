@@ -4,6 +4,9 @@ import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
+import ai.musicgenti.models.Layers.Activation;
+import ai.musicgenti.models.Layers.LayerNorm;
+import ai.musicgenti.models.Layers.Linear;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -65,8 +68,8 @@ public final class ClapAudioEncoder {
                 throw new BadInputException("CLAP audio config: hidden_size " + hiddenSize + " must equal"
                         + " patch_embeds_hidden_size * 2^(stages-1) = " + (patchEmbedsHiddenSize << (depths.length - 1)));
             }
-            activation(hiddenAct, "hidden_act");
-            activation(projectionHiddenAct, "projection_hidden_act");
+            Activation.of(hiddenAct, "CLAP audio config: hidden_act");
+            Activation.of(projectionHiddenAct, "CLAP audio config: projection_hidden_act");
         }
 
         /** A {@code ClapConfig} (with {@code audio_config}) or a bare {@code ClapAudioConfig}. */
@@ -139,21 +142,12 @@ public final class ClapAudioEncoder {
         }
     }
 
-    private record Linear(Tensor weight, TensorOptional bias) {
-        Tensor apply(Tensor x) {
-            return torch.linear(x, weight, bias);
-        }
-    }
-
-    private record Norm(Tensor weight, Tensor bias) {
-    }
-
     /** One Swin block; {@code bias} is the gathered relative position bias [heads, N, N], {@code mask} null unless shifted. */
-    private record Block(Norm before, Linear query, Linear key, Linear value, Tensor bias, Linear out, Norm after,
+    private record Block(LayerNorm before, Linear query, Linear key, Linear value, Tensor bias, Linear out, LayerNorm after,
                          Linear intermediate, Linear output, int window, int shift, Tensor mask) {
     }
 
-    private record Stage(int height, int width, int dim, int heads, List<Block> blocks, Norm mergeNorm, Tensor mergeReduction) {
+    private record Stage(int height, int width, int dim, int heads, List<Block> blocks, LayerNorm mergeNorm, Tensor mergeReduction) {
     }
 
     private static final double NORM_EPS = 1e-5; // nn.LayerNorm / nn.BatchNorm2d defaults where HF passes no eps
@@ -162,14 +156,17 @@ public final class ClapAudioEncoder {
     private final Compute compute;
     private final Tensor bnWeight, bnBias, bnMean, bnVar;
     private final Tensor patchWeight, patchBias;
-    private final Norm patchNorm;
+    private final LayerNorm patchNorm;
     private final List<Stage> stages;
-    private final Norm finalNorm;
+    private final LayerNorm finalNorm;
     private final Linear projection1, projection2;
+    private final Activation hiddenAct, projectionAct;
 
     public ClapAudioEncoder(Config config, Weights w) {
         this.config = config;
         this.compute = w.compute();
+        this.hiddenAct = Activation.of(config.hiddenAct(), "CLAP audio config: hidden_act");
+        this.projectionAct = Activation.of(config.projectionHiddenAct(), "CLAP audio config: projection_hidden_act");
         Weights enc = w.pp("audio_model").pp("audio_encoder");
         int mel = config.numMelBins();
         Weights bn = enc.pp("batch_norm");
@@ -182,7 +179,7 @@ public final class ClapAudioEncoder {
         Weights pe = enc.pp("patch_embed");
         this.patchWeight = pe.pp("proj").get("weight", c0, config.patchEmbedInputChannels(), p, p);
         this.patchBias = pe.pp("proj").get("bias", c0);
-        this.patchNorm = config.enablePatchLayerNorm() ? norm(pe.pp("norm"), c0) : null;
+        this.patchNorm = config.enablePatchLayerNorm() ? LayerNorm.load(pe.pp("norm"), c0, NORM_EPS) : null;
 
         int gridH = config.specSize() / config.patchStrideH(), gridW = config.specSize() / config.patchStrideW();
         int stagesCount = config.depths().length;
@@ -198,20 +195,20 @@ public final class ClapAudioEncoder {
             for (int i = 0; i < config.depths()[s]; i++) {
                 blocks.add(block(stage.pp("blocks").pp(i), h, wd, dim, heads, i % 2 == 1));
             }
-            Norm mergeNorm = null;
+            LayerNorm mergeNorm = null;
             Tensor reduction = null;
             if (s < stagesCount - 1) {
                 Weights down = stage.pp("downsample");
-                mergeNorm = norm(down.pp("norm"), 4 * dim);
+                mergeNorm = LayerNorm.load(down.pp("norm"), 4L * dim, NORM_EPS);
                 reduction = down.pp("reduction").get("weight", 2L * dim, 4L * dim);
             }
             list.add(new Stage(h, wd, dim, heads, List.copyOf(blocks), mergeNorm, reduction));
         }
         this.stages = List.copyOf(list);
-        this.finalNorm = norm(enc.pp("norm"), config.hiddenSize());
+        this.finalNorm = LayerNorm.load(enc.pp("norm"), config.hiddenSize(), NORM_EPS);
         Weights proj = w.pp("audio_projection");
-        this.projection1 = linear(proj.pp("linear1"), config.projectionDim(), config.hiddenSize(), true);
-        this.projection2 = linear(proj.pp("linear2"), config.projectionDim(), config.projectionDim(), true);
+        this.projection1 = Linear.load(proj.pp("linear1"), config.projectionDim(), config.hiddenSize(), true);
+        this.projection2 = Linear.load(proj.pp("linear2"), config.projectionDim(), config.projectionDim(), true);
     }
 
     private Block block(Weights b, int height, int width, int dim, int heads, boolean odd) {
@@ -232,15 +229,15 @@ public final class ClapAudioEncoder {
         Tensor index = self.getRaw("relative_position_index", n, n).to(ScalarType.Long);
         Tensor bias = torch.index_select(biasTable, 0, index.view(-1)).view(n, n, heads).permute(2, 0, 1).contiguous();
         int hidden = (int) (config.mlpRatio() * dim);
-        return new Block(norm(b.pp("layernorm_before"), dim),
-                linear(self.pp("query"), dim, dim, config.qkvBias()),
-                linear(self.pp("key"), dim, dim, config.qkvBias()),
-                linear(self.pp("value"), dim, dim, config.qkvBias()),
+        return new Block(LayerNorm.load(b.pp("layernorm_before"), dim, config.layerNormEps()),
+                Linear.load(self.pp("query"), dim, dim, config.qkvBias()),
+                Linear.load(self.pp("key"), dim, dim, config.qkvBias()),
+                Linear.load(self.pp("value"), dim, dim, config.qkvBias()),
                 bias,
-                linear(attn.pp("output").pp("dense"), dim, dim, true),
-                norm(b.pp("layernorm_after"), dim),
-                linear(b.pp("intermediate").pp("dense"), hidden, dim, true),
-                linear(b.pp("output").pp("dense"), dim, hidden, true),
+                Linear.load(attn.pp("output").pp("dense"), dim, dim, true),
+                LayerNorm.load(b.pp("layernorm_after"), dim, config.layerNormEps()),
+                Linear.load(b.pp("intermediate").pp("dense"), hidden, dim, true),
+                Linear.load(b.pp("output").pp("dense"), dim, hidden, true),
                 window, shift, shift > 0 ? shiftMask(height, width, window, shift) : null);
     }
 
@@ -313,26 +310,24 @@ public final class ClapAudioEncoder {
                 new long[]{(config.patchSize() - config.patchStrideH()) / 2, (config.patchSize() - config.patchStrideW()) / 2},
                 new long[]{1, 1}, 1);
         x = x.flatten(2, -1).transpose(1, 2);
-        if (patchNorm != null) x = layerNorm(x, patchNorm, NORM_EPS);
+        if (patchNorm != null) x = patchNorm.apply(x);
 
         for (Stage stage : stages) {
             for (Block b : stage.blocks()) x = block(b, x, stage);
             if (stage.mergeReduction() != null) x = merge(stage, x);
         }
-        x = layerNorm(x, finalNorm, NORM_EPS);
+        x = finalNorm.apply(x);
         // HF regroups the token grid before its average pool, which still averages every token
         Tensor pooler = x.mean(new long[]{1}, false, new ScalarTypeOptional());
-        Tensor projected = projection2.apply(activation(projection1.apply(pooler), config.projectionHiddenAct()));
-        Tensor f32 = projected.to(ScalarType.Float);
-        Tensor norm = f32.mul(f32).sum(new long[]{-1}, true, new ScalarTypeOptional()).sqrt().to(compute.dtype());
-        return new Output(pooler, projected, projected.div(norm));
+        Tensor projected = projection2.apply(projectionAct.apply(projection1.apply(pooler)));
+        return new Output(pooler, projected, Layers.unitNorm(projected));
     }
 
     private Tensor block(Block b, Tensor x, Stage stage) {
         long batch = x.size(0);
         int h = stage.height(), w = stage.width(), c = stage.dim(), win = b.window(), shift = b.shift();
         Tensor shortcut = x;
-        Tensor t = layerNorm(x, b.before(), config.layerNormEps()).view(batch, h, w, c);
+        Tensor t = b.before().apply(x).view(batch, h, w, c);
         int hp = ceilTo(h, win), wp = ceilTo(w, win);
         if (hp != h || wp != w) t = torch.pad(t, new long[]{0, 0, 0, wp - w, 0, hp - h}, "constant", new org.bytedeco.pytorch.DoubleOptional(0.0));
         if (shift > 0) t = torch.roll(t, new long[]{-shift, -shift}, 1, 2);
@@ -355,7 +350,7 @@ public final class ClapAudioEncoder {
         if (shift > 0) attn = torch.roll(attn, new long[]{shift, shift}, 1, 2);
         if (hp != h || wp != w) attn = attn.narrow(1, 0, h).narrow(2, 0, w);
         x = shortcut.add(attn.reshape(batch, (long) h * w, c));
-        Tensor ff = activation(b.intermediate().apply(layerNorm(x, b.after(), config.layerNormEps())), config.hiddenAct());
+        Tensor ff = hiddenAct.apply(b.intermediate().apply(b.after().apply(x)));
         return x.add(b.output().apply(ff));
     }
 
@@ -365,44 +360,10 @@ public final class ClapAudioEncoder {
         int h = stage.height(), w = stage.width(), c = stage.dim();
         // HF concatenates (row0,col0), (row1,col0), (row0,col1), (row1,col1): column parity is the outer index
         Tensor t = x.view(batch, h / 2, 2, w / 2, 2, c).permute(0, 1, 3, 4, 2, 5).reshape(batch, (long) (h / 2) * (w / 2), 4L * c);
-        return torch.linear(layerNorm(t, stage.mergeNorm(), NORM_EPS), stage.mergeReduction());
-    }
-
-    private Tensor layerNorm(Tensor x, Norm n, double eps) {
-        Tensor out = torch.layer_norm(x.to(ScalarType.Float), new long[]{x.size(-1)},
-                new TensorOptional(n.weight().to(ScalarType.Float)), new TensorOptional(n.bias().to(ScalarType.Float)), eps, true);
-        return out.to(compute.dtype());
+        return torch.linear(stage.mergeNorm().apply(t), stage.mergeReduction());
     }
 
     private static TensorOptional f32(Tensor t) {
         return new TensorOptional(t.to(ScalarType.Float));
-    }
-
-    private static Norm norm(Weights w, long dim) {
-        return new Norm(w.get("weight", dim), w.get("bias", dim));
-    }
-
-    private static Linear linear(Weights w, long out, long in, boolean bias) {
-        return new Linear(w.get("weight", out, in), bias ? new TensorOptional(w.get("bias", out)) : new TensorOptional());
-    }
-
-    private static Tensor activation(Tensor x, String name) {
-        return switch (activation(name, "activation")) {
-            case 0 -> torch.gelu(x);
-            case 1 -> torch.gelu(x, "tanh");
-            case 2 -> torch.relu(x);
-            default -> torch.silu(x);
-        };
-    }
-
-    private static int activation(String name, String key) {
-        return switch (name) {
-            case "gelu" -> 0;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> 1;
-            case "relu" -> 2;
-            case "silu", "swish" -> 3;
-            default -> throw new BadInputException("CLAP audio config: " + key + " '" + name
-                    + "' is not supported; use gelu, gelu_new, relu or silu");
-        };
     }
 }

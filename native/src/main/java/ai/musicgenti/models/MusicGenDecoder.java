@@ -4,6 +4,8 @@ import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.Weights;
+import ai.musicgenti.models.Layers.Activation;
+import ai.musicgenti.models.Layers.LayerNorm;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -40,11 +42,7 @@ public final class MusicGenDecoder {
                 throw new BadInputException("decoder config: audio_channels " + audioChannels + " (stereo MusicGen) is not supported;"
                         + " use a mono checkpoint such as facebook/musicgen-small");
             }
-            if (!activationFunction.equals("gelu") && !activationFunction.equals("gelu_new")
-                    && !activationFunction.equals("gelu_pytorch_tanh") && !activationFunction.equals("relu")) {
-                throw new BadInputException("decoder config: activation_function '" + activationFunction + "' is not supported"
-                        + " (gelu, gelu_new, gelu_pytorch_tanh, relu)");
-            }
+            Activation.of(activationFunction, "decoder config: activation_function");
         }
 
         public static Config fromJson(JsonNode j) {
@@ -79,33 +77,20 @@ public final class MusicGenDecoder {
     private final Tensor codebookOffsets;  // [1, K, 1]
     private final Tensor positions;        // [maxPositions, H]
     private final Layer[] layers;
-    private final Norm finalNorm;
+    private final LayerNorm finalNorm;
+    private final Activation activation;
     private final Tensor lmHeads;          // [K*V, H]: one matmul yields every codebook's logits
 
-    private record Norm(Tensor weight, Tensor bias) {
-        static Norm load(Weights w, long size) {
-            // Kept in F32 whatever the compute dtype: normalisation statistics are where low precision hurts.
-            return new Norm(w.get("weight", size).to(ScalarType.Float), w.get("bias", size).to(ScalarType.Float));
-        }
-
-        Tensor apply(Tensor x) {
-            ScalarType type = x.scalar_type();
-            Tensor in = type == ScalarType.Float ? x : x.to(ScalarType.Float);
-            Tensor out = torch.layer_norm(in, new long[]{in.size(-1)}, new TensorOptional(weight), new TensorOptional(bias),
-                    LAYER_NORM_EPS, false);
-            return type == ScalarType.Float ? out : out.to(type);
-        }
-    }
-
-    private record Layer(Norm selfNorm, Tensor selfQ, Tensor selfK, Tensor selfV, Tensor selfOut,
-                         Norm crossNorm, Tensor crossQ, Tensor crossK, Tensor crossV, Tensor crossOut,
-                         Norm ffnNorm, Tensor fc1, Tensor fc2) {
+    private record Layer(LayerNorm selfNorm, Tensor selfQ, Tensor selfK, Tensor selfV, Tensor selfOut,
+                         LayerNorm crossNorm, Tensor crossQ, Tensor crossK, Tensor crossV, Tensor crossOut,
+                         LayerNorm ffnNorm, Tensor fc1, Tensor fc2) {
     }
 
     /** @param w the decoder root: names {@code model.decoder.*} and {@code lm_heads.*} below it */
     public MusicGenDecoder(Config config, Weights w) {
         this.config = config;
         this.compute = w.compute();
+        this.activation = Activation.of(config.activationFunction(), "decoder config: activation_function");
         long h = config.hiddenSize(), v = config.vocabSize(), ffn = config.ffnDim();
         int k = config.numCodebooks();
         Weights dec = w.pp("model").pp("decoder");
@@ -132,16 +117,16 @@ public final class MusicGenDecoder {
             Weights l = dec.pp("layers").pp(i);
             Weights sa = l.pp("self_attn"), ca = l.pp("encoder_attn");
             layers[i] = new Layer(
-                    Norm.load(l.pp("self_attn_layer_norm"), h),
+                    LayerNorm.load(l.pp("self_attn_layer_norm"), h, LAYER_NORM_EPS),
                     sa.pp("q_proj").get("weight", h, h), sa.pp("k_proj").get("weight", h, h),
                     sa.pp("v_proj").get("weight", h, h), sa.pp("out_proj").get("weight", h, h),
-                    Norm.load(l.pp("encoder_attn_layer_norm"), h),
+                    LayerNorm.load(l.pp("encoder_attn_layer_norm"), h, LAYER_NORM_EPS),
                     ca.pp("q_proj").get("weight", h, h), ca.pp("k_proj").get("weight", h, h),
                     ca.pp("v_proj").get("weight", h, h), ca.pp("out_proj").get("weight", h, h),
-                    Norm.load(l.pp("final_layer_norm"), h),
+                    LayerNorm.load(l.pp("final_layer_norm"), h, LAYER_NORM_EPS),
                     l.pp("fc1").get("weight", ffn, h), l.pp("fc2").get("weight", h, ffn));
         }
-        finalNorm = Norm.load(dec.pp("layer_norm"), h);
+        finalNorm = LayerNorm.load(dec.pp("layer_norm"), h, LAYER_NORM_EPS);
     }
 
     public Config config() {
@@ -314,7 +299,7 @@ public final class MusicGenDecoder {
             h = h.add(Ops.linear(mergeHeads(attend(q, crossK, crossV, crossMask, false)), layer.crossOut));
         }
         Tensor x = Ops.linear(layer.ffnNorm.apply(h), layer.fc1);
-        return h.add(Ops.linear(activation(x), layer.fc2));
+        return h.add(Ops.linear(activation.apply(x), layer.fc2));
     }
 
     private Tensor selfAttentionFull(Layer layer, Tensor x) {
@@ -327,14 +312,6 @@ public final class MusicGenDecoder {
     private Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
         return torch.scaled_dot_product_attention(q, k, v, mask == null ? new TensorOptional() : new TensorOptional(mask),
                 0.0, causal, new DoubleOptional(Math.pow(config.headDim(), -0.5)), false);
-    }
-
-    private Tensor activation(Tensor x) {
-        return switch (config.activationFunction()) {
-            case "relu" -> torch.relu(x);
-            case "gelu_new", "gelu_pytorch_tanh" -> torch.gelu(x, "tanh");
-            default -> torch.gelu(x);
-        };
     }
 
     private Tensor logits(Tensor h) {

@@ -3,6 +3,7 @@ package ai.musicgenti.models;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.Weights;
+import ai.musicgenti.models.Layers.Activation;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
@@ -52,7 +53,7 @@ public final class T5Encoder {
             if (!(layerNormEpsilon > 0)) {
                 throw new BadInputException("T5 config: layer_norm_epsilon must be positive, got " + layerNormEpsilon);
             }
-            activation(denseActFn); // fails early on an activation we do not implement
+            Activation.of(denseActFn, "T5 config: activation (feed_forward_proj / dense_act_fn)"); // fails early on an activation we do not implement
         }
 
         /** Reads a T5 config object: a T5 {@code config.json} or the {@code text_encoder} node of a MusicGen one. */
@@ -141,9 +142,11 @@ public final class T5Encoder {
     private final Tensor relativeAttentionBias;
     private final List<Block> blocks;
     private final Tensor finalNorm;
+    private final Activation activation;
 
     public T5Encoder(Config config, Weights w) {
         this.config = config;
+        this.activation = Activation.of(config.denseActFn(), "T5 config: activation (feed_forward_proj / dense_act_fn)");
         this.compute = w.compute();
         int d = config.dModel(), inner = config.innerDim(), ff = config.dFf();
         // tied: real checkpoints keep one spelling or the other
@@ -301,31 +304,9 @@ public final class T5Encoder {
 
     private Tensor feedForward(FeedForward f, Tensor x) {
         Tensor inner = config.gatedAct()
-                ? activation(torch.linear(x, f.wi0())).mul(torch.linear(x, f.wi1()))
-                : activation(torch.linear(x, f.wi()));
+                ? activation.apply(torch.linear(x, f.wi0())).mul(torch.linear(x, f.wi1()))
+                : activation.apply(torch.linear(x, f.wi()));
         return torch.linear(inner, f.wo());
-    }
-
-    private Tensor activation(Tensor x) {
-        return switch (activation(config.denseActFn())) {
-            case RELU -> torch.relu(x);
-            case GELU_TANH -> torch.gelu(x, "tanh");
-            case GELU -> torch.gelu(x);
-            case SILU -> torch.silu(x);
-        };
-    }
-
-    private enum Activation { RELU, GELU_TANH, GELU, SILU }
-
-    private static Activation activation(String name) {
-        return switch (name) {
-            case "relu" -> Activation.RELU;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Activation.GELU_TANH;
-            case "gelu" -> Activation.GELU;
-            case "silu", "swish" -> Activation.SILU;
-            default -> throw new BadInputException("T5 config: activation '" + name
-                    + "' is not supported; use relu, gelu, gelu_new or silu (feed_forward_proj / dense_act_fn)");
-        };
     }
 
     /** RMS norm without mean or bias. The mean of squares is taken in F32 whatever the compute dtype. */

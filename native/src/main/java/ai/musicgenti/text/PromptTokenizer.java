@@ -16,8 +16,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The T5 prompt tokenizer: a {@code tokenizer.json} (HF {@code tokenizers} format) run by the Rust library through
- * DJL, so ids match {@code T5Tokenizer} exactly, {@code </s>} included. Holds native memory: close it.
+ * A text encoder's tokenizer: a {@code tokenizer.json} (HF {@code tokenizers} format) run by the Rust library through
+ * DJL, so ids match transformers' tokenizers exactly, special tokens included: T5's for MusicGen prompts (ending in
+ * {@code </s>}), RoBERTa's for CLAP texts ({@code <s> … </s>}). Both pad with {@code <pad>}. Holds native memory: close it.
  */
 public final class PromptTokenizer implements AutoCloseable {
     private static final String PAD = "<pad>";
@@ -84,7 +85,7 @@ public final class PromptTokenizer implements AutoCloseable {
         for (JsonNode t : json.path("added_tokens")) {
             if (token.equals(t.path("content").asText())) return t.path("id").asLong();
         }
-        throw new BadInputException(file + " has no " + token + " token among its added_tokens: give a T5 tokenizer.json");
+        throw new BadInputException(file + " has no " + token + " token among its added_tokens: give the model's own tokenizer.json");
     }
 
     /** Token ids of one prompt, ending in {@code </s>}; the empty prompt gives {@code [</s>]}. */
@@ -106,8 +107,17 @@ public final class PromptTokenizer implements AutoCloseable {
     }
 
     public Batch encode(List<String> texts) {
+        return encode(texts, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #encode(List)}, each row cut to at most {@code maxTokens} with its last (end) token kept, as HF's
+     * {@code truncation=True} does for a model with a fixed number of positions.
+     */
+    public Batch encode(List<String> texts, int maxTokens) {
         if (texts.isEmpty()) throw new IllegalArgumentException("no prompts to encode");
-        long[][] rows = texts.stream().map(this::encode).toArray(long[][]::new);
+        if (maxTokens < 2) throw new IllegalArgumentException("maxTokens " + maxTokens + ": need room for the special tokens");
+        long[][] rows = texts.stream().map(this::encode).map(r -> truncate(r, maxTokens)).toArray(long[][]::new);
         int width = Arrays.stream(rows).mapToInt(r -> r.length).max().orElseThrow();
         long[] ids = new long[rows.length * width];
         long[] mask = new long[rows.length * width];
@@ -117,6 +127,13 @@ public final class PromptTokenizer implements AutoCloseable {
             Arrays.fill(mask, b * width, b * width + rows[b].length, 1L);
         }
         return new Batch(Tensors.longs(ids, rows.length, width), Tensors.longs(mask, rows.length, width));
+    }
+
+    private static long[] truncate(long[] row, int maxTokens) {
+        if (row.length <= maxTokens) return row;
+        long[] out = Arrays.copyOf(row, maxTokens);
+        out[maxTokens - 1] = row[row.length - 1];
+        return out;
     }
 
     public long padId() {

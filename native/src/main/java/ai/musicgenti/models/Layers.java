@@ -1,0 +1,78 @@
+package ai.musicgenti.models;
+
+import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Weights;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/** The building blocks several ports share: a linear layer, a layer norm and an activation, by their HF names. */
+final class Layers {
+    private Layers() {
+    }
+
+    /** {@code nn.Linear}: {@code weight} [out, in], optional {@code bias} [out]. */
+    record Linear(Tensor weight, TensorOptional bias) {
+        static Linear load(Weights w, long out, long in, boolean bias) {
+            return new Linear(w.get("weight", out, in), bias ? new TensorOptional(w.get("bias", out)) : new TensorOptional());
+        }
+
+        Tensor apply(Tensor x) {
+            return torch.linear(x, weight, bias);
+        }
+    }
+
+    /**
+     * {@code nn.LayerNorm} over the last dim. Its parameters and statistics stay in F32 whatever the compute dtype:
+     * normalisation is where 16-bit precision hurts; the result goes back to the input's dtype.
+     */
+    record LayerNorm(Tensor weight, Tensor bias, double eps) {
+        static LayerNorm load(Weights w, long size, double eps) {
+            return new LayerNorm(w.get("weight", size).to(ScalarType.Float), w.get("bias", size).to(ScalarType.Float), eps);
+        }
+
+        Tensor apply(Tensor x) {
+            ScalarType type = x.scalar_type();
+            boolean f32 = type.value == ScalarType.Float.value;
+            Tensor in = f32 ? x : x.to(ScalarType.Float);
+            Tensor out = torch.layer_norm(in, new long[]{in.size(-1)}, new TensorOptional(weight), new TensorOptional(bias), eps, false);
+            return f32 ? out : out.to(type);
+        }
+    }
+
+    /** The activations of transformers' {@code ACT2FN} that these checkpoints use. */
+    enum Activation {
+        GELU, GELU_TANH, RELU, SILU;
+
+        /** @param where names the config key in the error, e.g. "CLAP text config: hidden_act" */
+        static Activation of(String name, String where) {
+            return switch (name) {
+                case "gelu" -> GELU;
+                case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> GELU_TANH;
+                case "relu" -> RELU;
+                case "silu", "swish" -> SILU;
+                default -> throw new BadInputException(where + " '" + name
+                        + "' is not supported; use gelu, gelu_new, gelu_pytorch_tanh, relu or silu");
+            };
+        }
+
+        Tensor apply(Tensor x) {
+            return switch (this) {
+                case GELU -> torch.gelu(x);
+                case GELU_TANH -> torch.gelu(x, "tanh");
+                case RELU -> torch.relu(x);
+                case SILU -> torch.silu(x);
+            };
+        }
+    }
+
+    /** Scaled to unit L2 norm along the last dim as {@code F.normalize} does, the norm taken in F32. */
+    static Tensor unitNorm(Tensor x) {
+        Tensor f32 = x.to(ScalarType.Float);
+        Tensor norm = f32.mul(f32).sum(new long[]{-1}, true, new ScalarTypeOptional()).sqrt().clamp_min(new Scalar(1e-12));
+        return x.div(norm.to(x.scalar_type()));
+    }
+}
