@@ -3,6 +3,7 @@ package ai.musicgenti.cli;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.data.ConceptDescriptions;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ConceptEvaluator;
@@ -28,7 +29,8 @@ import java.util.concurrent.Callable;
 /** FAD, kNCC and kNCO of learned concepts (and of another system's clips) against the concepts' own fragments. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Generate clips of each learned concept from the validation templates and score them on CLAP embeddings "
-                + "against the concept's fragments: FAD (and FAD to a background set), kNCC, kNCO; writes eval.json and eval.md.")
+                + "against the concept's fragments: FAD (and FAD to a background set, FAD-inf), kNCC, kNCO, and the CLAP score against "
+                + "the concept's description; writes eval.json and eval.md.")
 final class EvalCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
@@ -72,6 +74,13 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "4", description = "Clips generated together (default: ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--descriptions", description = "Concept descriptions for the CLAP text-audio score, as metadata_concepts.json"
+            + " (default: the dataset's metadata_concepts.json when it has one; none = no CLAP score).")
+    Path descriptions;
+
+    @Option(names = "--inf", description = "Also compute FAD-inf (fadtk's extrapolation in 1/N), steadier than FAD for a few dozen clips.")
+    boolean inf;
+
     @Override
     public Integer call() throws IOException {
         for (Path f : conceptFiles) {
@@ -85,6 +94,10 @@ final class EvalCommand implements Callable<Integer> {
         Path folderPath = modelOptions.folder();
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(folderPath)) {
             LearnedConcepts concepts = LearnedConcepts.loadAll(conceptFiles, folder);
+            if (descriptions != null && !Files.isRegularFile(descriptions)) {
+                throw new BadInputException("--descriptions " + descriptions + ": no such file; give a metadata_concepts.json");
+            }
+            Map<String, String> described = descriptions != null ? ConceptDescriptions.read(descriptions) : data.descriptions();
             Map<String, Path> others = new LinkedHashMap<>();
             for (Path o : other) {
                 String name = o.toAbsolutePath().normalize().getFileName().toString();
@@ -96,16 +109,16 @@ final class EvalCommand implements Callable<Integer> {
                 for (Path o : others.values()) ConceptEvaluator.otherClips(o, c);
             }
             Generator.Settings generation = Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed);
-            ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(perConcept, duration, generation, k, batch);
+            ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(perConcept, duration, generation, k, batch, inf);
             String stem = conceptFiles.get(0).getFileName().toString().replaceAll("\\.safetensors$", "");
             Path outDir = out != null ? out : Path.of("runs", stem, "eval");
             Compute compute = modelOptions.compute();
             MusicGen model = MusicGen.load(folder, compute);
             try (ClapEmbedder embedder = ClapEmbedder.open(clap, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar())) {
                 Frechet.Stats bg = background == null ? null : ConceptEvaluator.background(background, embedder, clap, System.err);
+                ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, data, templates, settings, bg, described, System.err);
                 System.err.printf(Locale.ROOT, "eval %s on %s: %d concept(s) x %d clip(s) of %.1f s, seed %d; %s%n", stem, compute,
                         concepts.tokenCounts().size(), perConcept, duration, seed, ConceptEvaluator.WINDOWING);
-                ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, data, templates, settings, bg, System.err);
                 List<ConceptEvaluator.ConceptResult> results = evaluator.evaluate(concepts, outDir, others);
                 Map<String, Object> header = new LinkedHashMap<>();
                 header.put("concepts_files", conceptFiles.stream().map(Path::toString).toList());
@@ -116,6 +129,9 @@ final class EvalCommand implements Callable<Integer> {
                 header.put("duration", duration);
                 header.put("seed", seed);
                 header.put("k", k);
+                header.put("fad_inf", inf);
+                header.put("descriptions", descriptions != null ? descriptions.toString()
+                        : described.isEmpty() ? null : dataset.resolve(ConceptDescriptions.FILE).toString());
                 if (background != null) header.put("background", background.toString());
                 header.put("other", others.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().toString(),
                         (a, b) -> a, LinkedHashMap::new)));

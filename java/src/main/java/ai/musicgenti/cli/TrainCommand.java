@@ -167,10 +167,11 @@ final class TrainCommand implements Callable<Integer> {
         String clapId = clap != null ? clap : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP);
         long seed = trainer.settings().seed();
         ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
-                Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips);
+                Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
         PreparedDataset prepared = PreparedDataset.open(dataset);
         ClapEmbedder embedder = ClapEmbedder.open(clapId, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
-        ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null, System.err);
+        ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null,
+                prepared.descriptions(), System.err);
         Map<String, String> config = new LinkedHashMap<>();
         config.put("every", Integer.toString(every));
         config.put("clips", Integer.toString(clips));
@@ -196,6 +197,7 @@ final class TrainCommand implements Callable<Integer> {
                 m.put("fad", s.fad());
                 m.put("kncc", s.kncc());
                 m.put("knco", s.knco());
+                if (Double.isFinite(s.clapScore())) m.put("clap_score", s.clapScore());
                 metrics.put(r.concept(), m);
             }
             return metrics;

@@ -178,6 +178,10 @@ public final class DatasetPreparer {
         Map<String, List<Source>> byConcept = previousSources();
         AtomicFiles.deleteLeftovers(dataset);
         reportLooseFiles();
+        Path descriptions = root.resolve(ConceptDescriptions.FILE);
+        if (Files.isRegularFile(descriptions)) {
+            ConceptDescriptions.write(dataset.resolve(ConceptDescriptions.FILE), ConceptDescriptions.read(descriptions));
+        }
 
         int kept = 0, prepared = 0;
         Set<String> present = new HashSet<>();

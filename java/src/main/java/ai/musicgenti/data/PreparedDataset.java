@@ -17,6 +17,7 @@ import java.util.stream.Stream;
  * dataset.json                          {@link DatasetInfo}: model, sample and frame rate, codebooks, fragment length
  * metadata_train.json                   {"version": 1, "fragments": [{@link Fragment}, ...]}
  * metadata_valid.json                   the held-out fragments; no source clip has fragments on both sides
+ * metadata_concepts.json                optional {@link ConceptDescriptions}, copied from the audio root
  * fragments/&lt;concept&gt;/&lt;hash&gt;-&lt;n&gt;.wav             mono float WAV at the codec's rate
  * fragments/&lt;concept&gt;/&lt;hash&gt;-&lt;n&gt;.codes.safetensors I16 codes [K, frames]
  * </pre>
@@ -61,6 +62,11 @@ public final class PreparedDataset {
         Set<String> names = new LinkedHashSet<>();
         Stream.concat(train.stream(), valid.stream()).map(Fragment::concept).sorted().forEach(names::add);
         return List.copyOf(names);
+    }
+
+    /** Each concept's text description, from metadata_concepts.json; empty when the dataset has none. */
+    public java.util.Map<String, String> descriptions() {
+        return ConceptDescriptions.of(dir);
     }
 
     public List<Fragment> train() {

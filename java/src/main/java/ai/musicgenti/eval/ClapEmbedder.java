@@ -8,6 +8,8 @@ import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.hub.ProgressListener;
 import ai.musicgenti.models.ClapAudioEncoder;
+import ai.musicgenti.models.ClapTextEncoder;
+import ai.musicgenti.text.PromptTokenizer;
 import org.bytedeco.javacpp.PointerScope;
 
 
@@ -29,12 +31,17 @@ public final class ClapEmbedder extends AudioEmbedder {
     private final ModelFolder folder;
     private final ClapFeatures features;
     private final ClapAudioEncoder encoder;
+    private final Compute compute;
+    // loaded on first use: FAD needs only the audio tower
+    private ClapTextEncoder textEncoder;
+    private PromptTokenizer tokenizer;
 
-    private ClapEmbedder(ModelFolder folder, ClapFeatures features, ClapAudioEncoder encoder, Path cacheDir) {
+    private ClapEmbedder(ModelFolder folder, ClapFeatures features, ClapAudioEncoder encoder, Compute compute, Path cacheDir) {
         super(cacheDir);
         this.folder = folder;
         this.features = features;
         this.encoder = encoder;
+        this.compute = compute;
     }
 
     /** The CLAP checkpoint fadtk's {@code clap-laion-music} corresponds to, in Hugging Face format. */
@@ -58,7 +65,7 @@ public final class ClapEmbedder extends AudioEmbedder {
             ClapFeatures features = new ClapFeatures(ClapFeatures.Config.fromJson(
                     ModelFolder.readJson(dir.resolve("preprocessor_config.json"), true)), 0);
             ClapAudioEncoder encoder = new ClapAudioEncoder(ClapAudioEncoder.Config.fromJson(folder.config()), folder.weights(compute));
-            return new ClapEmbedder(folder, features, encoder, cache.resolve("clap-" + weightsKey(dir)));
+            return new ClapEmbedder(folder, features, encoder, compute, cache.resolve("clap-" + weightsKey(dir)));
         } catch (IOException | RuntimeException e) {
             folder.close();
             if (e instanceof BadInputException b) throw b;
@@ -87,8 +94,30 @@ public final class ClapEmbedder extends AudioEmbedder {
         }
     }
 
+    /**
+     * Unit-norm CLAP text embeddings, one row per text, in the space of the audio rows of {@link #embed}: the dot
+     * product of the two is the CLAP text–audio score. Texts longer than the model's positions are cut, keeping the
+     * end token, as HF's processor does with truncation.
+     */
+    public float[][] embedTexts(List<String> texts) {
+        if (textEncoder == null) {
+            Path tokenizerFile = folder.dir().resolve("tokenizer.json");
+            if (!java.nio.file.Files.isRegularFile(tokenizerFile)) {
+                throw new BadInputException(folder.dir() + " has no tokenizer.json for the CLAP text tower; give a complete CLAP"
+                        + " checkpoint (e.g. " + DEFAULT_CLAP + ") or leave out the concept descriptions");
+            }
+            textEncoder = new ClapTextEncoder(ClapTextEncoder.Config.fromJson(folder.config()), folder.weights(compute));
+            tokenizer = PromptTokenizer.load(tokenizerFile);
+        }
+        try (PointerScope scope = new PointerScope()) {
+            PromptTokenizer.Batch batch = tokenizer.encode(texts, textEncoder.config().maxTokens());
+            return rows(textEncoder.forward(batch.inputIds(), batch.attentionMask()).embeds());
+        }
+    }
+
     @Override
     public void close() {
+        if (tokenizer != null) tokenizer.close();
         folder.close();
     }
 }

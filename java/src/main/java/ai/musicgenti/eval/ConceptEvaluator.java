@@ -34,7 +34,10 @@ import java.util.Map;
  * <li>FAD against all the concept's fragments (train and valid), and against a background set when one is given;</li>
  * <li>kNCC: generated vs validation fragments, neighbours among the training fragments (every pair: the generated
  * clips are not paired with validation clips);</li>
- * <li>kNCO: the fraction of validation fragments with a generated clip among their K nearest in train ∪ generated.</li>
+ * <li>kNCO: the fraction of validation fragments with a generated clip among their K nearest in train ∪ generated;</li>
+ * <li>CLAP score: the mean cosine between the concept's text description (metadata_concepts.json) and each generated
+ * window, beside the same score of the concept's own fragments, which says how well the description fits at all;</li>
+ * <li>optionally FAD∞ (fadtk's extrapolation in 1/N), which a few dozen clips need more than FAD does.</li>
  * </ul>
  * Every item is a CLAP 10 s window: a 5 s generated clip or fragment is one window (repeat-padded by the extractor),
  * a longer clip several. Reference and generated sets go through the same {@link ClapEmbedder}, so the same rate and
@@ -47,7 +50,7 @@ public final class ConceptEvaluator {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** What to generate: clips per concept, their length in seconds, the sampling settings (seed included), K. */
-    public record Settings(int clipsPerConcept, double seconds, Generator.Settings generation, int k, int batch) {
+    public record Settings(int clipsPerConcept, double seconds, Generator.Settings generation, int k, int batch, boolean fadInf) {
         public Settings {
             if (clipsPerConcept < 2) throw new BadInputException("clips per concept: " + clipsPerConcept + ", need at least 2 for a covariance");
             if (!(seconds > 0)) throw new BadInputException("duration " + seconds + ": must be a positive number of seconds");
@@ -57,13 +60,16 @@ public final class ConceptEvaluator {
     }
 
     /** One system's metrics for one concept; NaN where a metric could not be computed (then see {@code warnings}). */
-    public record SystemResult(int clips, int windows, double fad, double fadBackground, double kncc, double knco, int k,
-                               List<String> warnings) {
+    public record SystemResult(int clips, int windows, double fad, double fadInf, double fadBackground, double kncc, double knco,
+                               int k, double clapScore, List<String> warnings) {
     }
 
-    /** A concept's reference (fragment counts) and each system's result, "musicgen-ti" first. */
+    /**
+     * A concept's reference (fragment counts, its description and the CLAP score of its own fragments, NaN without a
+     * description) and each system's result, "musicgen-ti" first.
+     */
     public record ConceptResult(String concept, int trainFragments, int validFragments, int referenceWindows,
-                                Map<String, SystemResult> systems) {
+                                String description, double referenceClapScore, Map<String, SystemResult> systems) {
     }
 
     private final MusicGen model;
@@ -74,15 +80,19 @@ public final class ConceptEvaluator {
     private final Settings settings;
     private final PrintStream log;
     private final Frechet.Reference background;
+    private final Map<String, String> descriptions;
+    private final Map<String, float[]> textEmbeddings = new LinkedHashMap<>();
     private final Map<String, float[][]> referenceCache = new LinkedHashMap<>();
 
     /**
      * @param templates  validation templates with {@code %s}
-     * @param background statistics of a background set, or null
-     * @param log        progress lines (stderr), or null
+     * @param background   statistics of a background set, or null
+     * @param descriptions concept name to text description for the CLAP score; concepts without one get none
+     * @param log          progress lines (stderr), or null
      */
     public ConceptEvaluator(MusicGen model, PromptTokenizer tokenizer, ClapEmbedder embedder, PreparedDataset dataset,
-                            List<String> templates, Settings settings, Frechet.Stats background, PrintStream log) {
+                            List<String> templates, Settings settings, Frechet.Stats background, Map<String, String> descriptions,
+                            PrintStream log) {
         if (templates.isEmpty()) throw new BadInputException("validation templates: need at least one (with %s)");
         for (String t : templates) {
             if (!t.contains("%s")) throw new BadInputException("prompt template '" + t + "' has no %s for the concept");
@@ -94,6 +104,13 @@ public final class ConceptEvaluator {
         this.templates = List.copyOf(templates);
         this.settings = settings;
         this.background = background == null ? null : new Frechet.Reference(background);
+        this.descriptions = Map.copyOf(descriptions);
+        // embedded now, so that a CLAP checkpoint without a text tower fails before any generation or training
+        if (!descriptions.isEmpty()) {
+            List<String> names = List.copyOf(descriptions.keySet());
+            float[][] rows = embedder.embedTexts(names.stream().map(descriptions::get).toList());
+            for (int i = 0; i < rows.length; i++) textEmbeddings.put(names.get(i), rows[i]);
+        }
         this.log = log;
     }
 
@@ -127,22 +144,26 @@ public final class ConceptEvaluator {
             float[][] all = concat(train, valid);
             Frechet.Stats refStats = Frechet.stats(all);
             Frechet.Reference ref = new Frechet.Reference(refStats);
+            String description = descriptions.get(concept);
+            float[] text = textEmbeddings.get(concept);
             Map<String, SystemResult> systems = new LinkedHashMap<>();
             List<Path> generated = generate(concepts, concept, outDir.resolve(concept));
-            systems.put("musicgen-ti", score(concept, "musicgen-ti", embedAll(generated, concept), ref, refStats, train, valid));
+            systems.put("musicgen-ti", score(concept, "musicgen-ti", embedAll(generated, concept), ref, refStats, train, valid, text));
             for (var o : other.entrySet()) {
-                systems.put(o.getKey(), score(concept, o.getKey(), embedAll(otherClips(o.getValue(), concept), concept), ref, refStats, train, valid));
+                systems.put(o.getKey(), score(concept, o.getKey(), embedAll(otherClips(o.getValue(), concept), concept), ref, refStats,
+                        train, valid, text));
             }
-            results.add(new ConceptResult(concept, count(concept, dataset.train()), count(concept, dataset.valid()), all.length, systems));
+            results.add(new ConceptResult(concept, count(concept, dataset.train()), count(concept, dataset.valid()), all.length,
+                    description, clapScore(text, all), systems));
         }
         return results;
     }
 
     private SystemResult score(String concept, String system, float[][] gen, Frechet.Reference ref, Frechet.Stats refStats,
-                               float[][] train, float[][] valid) {
+                               float[][] train, float[][] valid, float[] text) {
         List<String> warnings = new ArrayList<>();
         refStats.warning().ifPresent(w -> warnings.add("reference " + w));
-        double fad = Double.NaN, fadBackground = Double.NaN, kncc = Double.NaN, knco = Double.NaN;
+        double fad = Double.NaN, fadInf = Double.NaN, fadBackground = Double.NaN, kncc = Double.NaN, knco = Double.NaN;
         int k = Math.min(settings.k(), train.length);
         if (k < settings.k()) warnings.add("K lowered to " + k + ": only " + train.length + " training windows");
         if (gen.length < 2) {
@@ -151,6 +172,17 @@ public final class ConceptEvaluator {
             Frechet.Stats g = Frechet.stats(gen);
             g.warning().ifPresent(w -> warnings.add("generated " + w));
             fad = ref.distanceTo(g);
+            if (settings.fadInf()) {
+                if (gen.length < 4) {
+                    warnings.add("only " + gen.length + " generated windows: no FAD-inf (needs 4)");
+                } else {
+                    // fadtk starts at 500 windows; a few dozen clips start the fit at half of them
+                    Frechet.FadInf f = Frechet.fadInf(ref, gen, Frechet.DEFAULT_INF_STEPS,
+                            Math.min(Frechet.DEFAULT_INF_MIN_N, gen.length / 2), settings.generation().seed());
+                    fadInf = f.score();
+                    if (f.r2() < 0.5) warnings.add(String.format(Locale.ROOT, "FAD-inf fit is poor (r2 %.2f): generate more clips", f.r2()));
+                }
+            }
             if (background != null) {
                 background.stats().warning().ifPresent(w -> warnings.add("background " + w));
                 fadBackground = background.distanceTo(g);
@@ -162,11 +194,27 @@ public final class ConceptEvaluator {
             kncc = NearestNeighbours.knccAllPairs(train, valid, gen, k);
             knco = NearestNeighbours.knco(train, valid, gen, k);
         }
+        double clap = clapScore(text, gen);
+        if (text == null && !descriptions.isEmpty()) warnings.add("no description of " + concept + " in metadata_concepts.json: no CLAP score");
         if (log != null) {
-            log.printf(Locale.ROOT, "%s / %s: fad %.4f%s, kncc %.3f, knco %.3f (%d windows)%n", concept, system, fad,
-                    background != null ? String.format(Locale.ROOT, ", fad-background %.4f", fadBackground) : "", kncc, knco, gen.length);
+            log.printf(Locale.ROOT, "%s / %s: fad %.4f%s%s, kncc %.3f, knco %.3f%s (%d windows)%n", concept, system, fad,
+                    settings.fadInf() ? String.format(Locale.ROOT, ", fad-inf %.4f", fadInf) : "",
+                    background != null ? String.format(Locale.ROOT, ", fad-background %.4f", fadBackground) : "", kncc, knco,
+                    text != null ? String.format(Locale.ROOT, ", clap %.4f", clap) : "", gen.length);
         }
-        return new SystemResult(gen.length, gen.length, fad, fadBackground, kncc, knco, k, warnings);
+        return new SystemResult(gen.length, gen.length, fad, fadInf, fadBackground, kncc, knco, k, clap, warnings);
+    }
+
+    /** Mean cosine of a unit text embedding with unit audio embeddings; NaN without a text or audio. */
+    static double clapScore(float[] text, float[][] audio) {
+        if (text == null || audio.length == 0) return Double.NaN;
+        double sum = 0;
+        for (float[] a : audio) {
+            double dot = 0;
+            for (int i = 0; i < text.length; i++) dot += (double) text[i] * a[i];
+            sum += dot;
+        }
+        return sum / audio.length;
     }
 
     /** Generates the concept's clips in batches, from the validation templates cycled, and writes them as WAV. */
@@ -267,6 +315,8 @@ public final class ConceptEvaluator {
             c.put("train_fragments", r.trainFragments());
             c.put("valid_fragments", r.validFragments());
             c.put("reference_windows", r.referenceWindows());
+            c.put("description", r.description());
+            c.put("reference_clap_score", finite(r.referenceClapScore()));
             Map<String, Object> systems = new LinkedHashMap<>();
             for (var e : r.systems().entrySet()) {
                 SystemResult s = e.getValue();
@@ -274,9 +324,11 @@ public final class ConceptEvaluator {
                 m.put("clips", s.clips());
                 m.put("windows", s.windows());
                 m.put("fad", finite(s.fad()));
+                m.put("fad_inf", finite(s.fadInf()));
                 m.put("fad_background", finite(s.fadBackground()));
                 m.put("kncc", finite(s.kncc()));
                 m.put("knco", finite(s.knco()));
+                m.put("clap_score", finite(s.clapScore()));
                 m.put("k", s.k());
                 m.put("warnings", s.warnings());
                 systems.put(e.getKey(), m);
@@ -291,15 +343,25 @@ public final class ConceptEvaluator {
     /** eval.md: one table row per concept and system. */
     public static String markdown(List<ConceptResult> results, String intro) {
         StringBuilder md = new StringBuilder("# Evaluation\n\n").append(intro).append("\n\n").append(WINDOWING).append(".\n\n");
-        md.append("| concept | system | clips | FAD (concept) | FAD (background) | kNCC | kNCO |\n");
-        md.append("|---|---|---:|---:|---:|---:|---:|\n");
+        md.append("| concept | system | clips | FAD (concept) | FAD∞ (concept) | FAD (background) | kNCC | kNCO | CLAP score |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         List<String> notes = new ArrayList<>();
         for (ConceptResult r : results) {
             for (var e : r.systems().entrySet()) {
                 SystemResult s = e.getValue();
-                md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s |%n", r.concept(), e.getKey(), s.clips(),
-                        fmt(s.fad()), fmt(s.fadBackground()), fmt(s.kncc()), fmt(s.knco())));
+                md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |%n", r.concept(), e.getKey(), s.clips(),
+                        fmt(s.fad()), fmt(s.fadInf()), fmt(s.fadBackground()), fmt(s.kncc()), fmt(s.knco()), fmt(s.clapScore())));
                 for (String w : s.warnings()) notes.add(r.concept() + " / " + e.getKey() + ": " + w);
+            }
+        }
+        if (results.stream().anyMatch(r -> r.description() != null)) {
+            md.append("\nCLAP score: mean cosine between the concept's description and each CLAP window; for scale, the concept's own"
+                    + " fragments score:\n\n| concept | description | CLAP score of its fragments |\n|---|---|---:|\n");
+            for (ConceptResult r : results) {
+                if (r.description() != null) {
+                    md.append(String.format(Locale.ROOT, "| %s | %s | %s |%n", r.concept(), r.description().replace("|", "\\|"),
+                            fmt(r.referenceClapScore())));
+                }
             }
         }
         if (!notes.isEmpty()) {

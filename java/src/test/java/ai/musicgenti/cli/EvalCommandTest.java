@@ -1,7 +1,10 @@
 package ai.musicgenti.cli;
 
 import ai.musicgenti.audio.Wav;
+import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.data.PreparedDataset;
+import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.train.LearnedConcepts;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,9 +31,13 @@ class EvalCommandTest {
         Path model = Golden.firstOfKind("musicgen_generate").dir();
         String clap = Golden.firstOfKind("clap_audio").dir().toString();
         Path ds = TrainCommandTest.preparedDataset(dir, model);
+        // descriptions for the CLAP score: the dataset's own file during training, --descriptions for eval below
+        // (the tiny CLAP gets a word-level tokenizer that fits its 99-token vocabulary)
+        Files.writeString(ds.resolve("metadata_concepts.json"), "{\"a\": \"slow piano\"}");
+        Path clapText = clapWithTokenizer(Path.of(clap), dir.resolve("clap-text"));
         String[] common = {"--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
                 "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--tokens", "2", "--batch-size", "4",
-                "--clap", clap, "--cache", dir.resolve("cache").toString(), "--eval-duration", "0.3", "--device", "cpu"};
+                "--clap", clapText.toString(), "--cache", dir.resolve("cache").toString(), "--eval-duration", "0.3", "--device", "cpu"};
         MainTest.Run train = MainTest.run(concat(new String[]{"train", "--concepts", "a", "b", "--epochs", "2", "--run", "r",
                 "--eval-every", "1", "--eval-clips", "2"}, common));
         assertEquals(0, train.code(), train.err());
@@ -41,6 +48,8 @@ class EvalCommandTest {
                 assertTrue(Double.isFinite(e.path("concepts").path(c).path("fad").asDouble(Double.NaN)), e.toString());
                 assertTrue(e.path("concepts").path(c).path("kncc").isNumber(), e.toString());
             }
+            assertTrue(Double.isFinite(e.path("concepts").path("a").path("clap_score").asDouble(Double.NaN)), e.toString());
+            assertTrue(e.path("concepts").path("b").path("clap_score").isMissingNode(), "b has no description: " + e);
         }
         Path best = dir.resolve("models/my-ds/r.best.safetensors");
         assertTrue(Files.exists(best));
@@ -52,6 +61,8 @@ class EvalCommandTest {
         assertTrue(Files.exists(dir.resolve("runs/r/eval/epoch-001/eval.json")));
 
         // eval from the command line, beside another "system": plain sine clips of each concept
+        Path descriptions = dir.resolve("descriptions.json");
+        Files.writeString(descriptions, "{\"a\": \"a low calm hum\", \"b\": \"a bright high whistle\"}");
         Path other = dir.resolve("baseline");
         for (String c : List.of("a", "b")) {
             for (int i = 0; i < 3; i++) {
@@ -63,8 +74,8 @@ class EvalCommandTest {
         Path concepts = dir.resolve("models/my-ds/r.safetensors");
         Path out = dir.resolve("eval");
         String[] evalArgs = {"eval", "--concepts", concepts.toString(), "--dataset", ds.toString(), "--model", model.toString(),
-                "--per-concept", "3", "--duration", "0.3", "--clap", clap, "--cache", dir.resolve("cache").toString(),
-                "--other", other.toString(), "--out", out.toString(), "--device", "cpu"};
+                "--per-concept", "4", "--duration", "0.3", "--clap", clapText.toString(), "--cache", dir.resolve("cache").toString(),
+                "--other", other.toString(), "--out", out.toString(), "--device", "cpu", "--descriptions", descriptions.toString(), "--inf"};
         MainTest.Run run = MainTest.run(evalArgs);
         assertEquals(0, run.code(), run.err());
         JsonNode report = JSON.readTree(out.resolve("eval.json").toFile());
@@ -74,16 +85,47 @@ class EvalCommandTest {
             assertTrue(concept.path("train_fragments").asInt() > 0, concept.toString());
             for (String system : List.of("musicgen-ti", "baseline")) {
                 JsonNode s = concept.path("systems").path(system);
-                assertEquals(3, s.path("clips").asInt(), system + ": " + s);
-                for (String metric : List.of("fad", "kncc", "knco")) {
+                assertEquals(system.equals("baseline") ? 3 : 4, s.path("clips").asInt(), system + ": " + s);
+                for (String metric : List.of("fad", "kncc", "knco", "clap_score")) {
                     assertTrue(s.path(metric).isNumber() && Double.isFinite(s.path(metric).asDouble()), system + " " + metric + ": " + s);
                 }
-                assertTrue(s.path("warnings").toString().contains("rank-deficient"), "3 windows of 32-dim embeddings: " + s);
+                assertTrue(s.path("warnings").toString().contains("rank-deficient"), "a few windows of 32-dim embeddings: " + s);
             }
-            assertEquals(3, Files.list(out.resolve(c)).filter(p -> p.toString().endsWith(".wav")).count());
+            // FAD-inf needs 4 windows: the 4 generated clips have it, the baseline's 3 say why not
+            assertTrue(Double.isFinite(concept.path("systems").path("musicgen-ti").path("fad_inf").asDouble(Double.NaN)), concept.toString());
+            assertTrue(concept.path("systems").path("baseline").path("warnings").toString().contains("no FAD-inf"), concept.toString());
+            assertEquals(4, Files.list(out.resolve(c)).filter(p -> p.toString().endsWith(".wav")).count());
+        }
+        // the CLAP score pairs each concept with its own description: recompute the reference one here
+        try (ClapEmbedder embedder = ClapEmbedder.load(clapText, Compute.cpu(), dir.resolve("cache2"))) {
+            PreparedDataset data = PreparedDataset.open(ds);
+            for (var e : java.util.Map.of("a", "a low calm hum", "b", "a bright high whistle").entrySet()) {
+                float[] text = embedder.embedTexts(List.of(e.getValue()))[0];
+                double sum = 0;
+                int n = 0;
+                for (var f : java.util.stream.Stream.concat(data.train().stream(), data.valid().stream()).toList()) {
+                    if (!f.concept().equals(e.getKey())) continue;
+                    for (float[] row : embedder.embed(data.audio(f))) {
+                        for (int i = 0; i < text.length; i++) sum += (double) text[i] * row[i];
+                        n++;
+                    }
+                }
+                JsonNode concept = report.path("concepts").path(e.getKey());
+                assertEquals(e.getValue(), concept.path("description").asText());
+                assertEquals(sum / n, concept.path("reference_clap_score").asDouble(), 1e-5, concept.toString());
+            }
         }
         String md = Files.readString(out.resolve("eval.md"));
-        assertTrue(md.contains("| a | musicgen-ti | 3 |") && md.contains("| b | baseline | 3 |"), md);
+        assertTrue(md.contains("| a | musicgen-ti | 4 |") && md.contains("| b | baseline | 3 |"), md);
+        assertTrue(md.contains("| a | a low calm hum |"), md);
+
+        // descriptions with a CLAP checkpoint that has no text tokenizer: refused before anything is generated
+        String[] noTokenizer = evalArgs.clone();
+        noTokenizer[java.util.Arrays.asList(evalArgs).indexOf(clapText.toString())] = clap;
+        MainTest.Run refused = MainTest.run(noTokenizer);
+        assertEquals(1, refused.code(), refused.err());
+        assertEquals(1, refused.err().strip().lines().count(), refused.err());
+        assertTrue(refused.err().contains("tokenizer.json"), refused.err());
 
         // bad inputs: one line, exit 1
         MainTest.Run missing = MainTest.run(concat(new String[]{"eval", "--concepts", dir.resolve("nope.safetensors").toString()},
@@ -99,6 +141,43 @@ class EvalCommandTest {
         assertEquals(1, absent.code());
         assertEquals(1, absent.err().strip().lines().count(), absent.err());
         assertTrue(absent.err().contains("concept a"), absent.err());
+    }
+
+    /**
+     * The tiny golden CLAP plus a word-level tokenizer.json in RoBERTa's layout whose ids fit the tiny text tower's 99
+     * rows. (Byte-level BPE, the real one, needs 256 ids for its alphabet alone; its ids are checked against
+     * transformers in native's ClapTextEncoderTest.)
+     */
+    static Path clapWithTokenizer(Path golden, Path dest) throws Exception {
+        Files.createDirectories(dest);
+        for (String f : List.of("config.json", "preprocessor_config.json", "weights.safetensors")) {
+            Files.createSymbolicLink(dest.resolve(f), golden.resolve(f).toAbsolutePath());
+        }
+        ObjectNode vocab = JSON.createObjectNode();
+        String[] specials = {"<s>", "<pad>", "</s>", "<unk>"};
+        for (int i = 0; i < specials.length; i++) vocab.put(specials[i], i);
+        String[] words = "a an the low high calm bright hum whistle music song slow fast piano synth drums".split(" ");
+        for (int i = 0; i < words.length; i++) vocab.put(words[i], specials.length + i);
+        ObjectNode tok = JSON.createObjectNode();
+        tok.put("version", "1.0");
+        var added = tok.putArray("added_tokens");
+        for (int i = 0; i < specials.length; i++) {
+            added.addObject().put("id", i).put("content", specials[i]).put("single_word", false).put("lstrip", false)
+                    .put("rstrip", false).put("normalized", false).put("special", true);
+        }
+        tok.putObject("normalizer").put("type", "Lowercase");
+        tok.putObject("pre_tokenizer").put("type", "Whitespace");
+        ObjectNode post = tok.putObject("post_processor");
+        post.put("type", "RobertaProcessing");
+        post.putArray("sep").add("</s>").add(2);
+        post.putArray("cls").add("<s>").add(0);
+        post.put("trim_offsets", true).put("add_prefix_space", false);
+        ObjectNode model = tok.putObject("model");
+        model.put("type", "WordLevel");
+        model.set("vocab", vocab);
+        model.put("unk_token", "<unk>");
+        Files.writeString(dest.resolve("tokenizer.json"), JSON.writeValueAsString(tok));
+        return dest;
     }
 
     @Test

@@ -156,6 +156,15 @@ class DatasetPreparerTest {
     }
 
     @Test
+    void conceptDescriptionsBesideTheFoldersAreCopiedIntoTheDataset() throws IOException {
+        Path root = fixture(tmp.resolve("clips")), ds = tmp.resolve("ds");
+        Files.writeString(root.resolve(ConceptDescriptions.FILE), "[{\"concept\": \"alpha\", \"description\": \"a low hum\"}]");
+        prepare(root, ds);
+        assertEquals(java.util.Map.of("alpha", "a low hum"), PreparedDataset.open(ds).descriptions());
+        assertTrue(prepare(root, ds).skipped().stream().noneMatch(s -> s.file().contains(ConceptDescriptions.FILE)));
+    }
+
+    @Test
     void splitIsDeterministicAndFollowsTheSeed() throws IOException {
         Path root = fixture(tmp.resolve("clips"));
         prepare(root, tmp.resolve("a"));
