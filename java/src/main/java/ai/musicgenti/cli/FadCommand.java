@@ -98,7 +98,7 @@ final class FadCommand implements Callable<Integer> {
     }
 
     /** Every audio file below a folder, by relative path, with its window embeddings. */
-    private static Map<String, float[][]> embed(AudioEmbedder embedder, Path dir) throws IOException {
+    static Map<String, float[][]> embed(AudioEmbedder embedder, Path dir) throws IOException {
         if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": not a folder of audio files (nor a statistics file); check the path");
         List<Path> files = AudioDecoder.audioFiles(dir);
         if (files.isEmpty()) throw new BadInputException(dir + ": no audio files (" + String.join(", ", AudioDecoder.AUDIO_EXTENSIONS) + ") in it; check the path");

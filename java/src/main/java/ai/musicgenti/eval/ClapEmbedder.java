@@ -115,6 +115,21 @@ public final class ClapEmbedder extends AudioEmbedder {
         }
     }
 
+    /**
+     * The CLAP text–audio score: the mean cosine of a text row of {@link #embedTexts} with audio rows of {@link #embed}
+     * (all unit-norm, so a dot product); NaN without a text or audio.
+     */
+    public static double score(float[] text, float[][] audio) {
+        if (text == null || audio.length == 0) return Double.NaN;
+        double sum = 0;
+        for (float[] a : audio) {
+            double dot = 0;
+            for (int i = 0; i < text.length; i++) dot += (double) text[i] * a[i];
+            sum += dot;
+        }
+        return sum / audio.length;
+    }
+
     @Override
     public void close() {
         if (tokenizer != null) tokenizer.close();

@@ -154,7 +154,7 @@ public final class ConceptEvaluator {
                         train, valid, text));
             }
             results.add(new ConceptResult(concept, count(concept, dataset.train()), count(concept, dataset.valid()), all.length,
-                    description, clapScore(text, all), systems));
+                    description, ClapEmbedder.score(text, all), systems));
         }
         return results;
     }
@@ -194,7 +194,7 @@ public final class ConceptEvaluator {
             kncc = NearestNeighbours.knccAllPairs(train, valid, gen, k);
             knco = NearestNeighbours.knco(train, valid, gen, k);
         }
-        double clap = clapScore(text, gen);
+        double clap = ClapEmbedder.score(text, gen);
         if (text == null && !descriptions.isEmpty()) warnings.add("no description of " + concept + " in metadata_concepts.json: no CLAP score");
         if (log != null) {
             log.printf(Locale.ROOT, "%s / %s: fad %.4f%s%s, kncc %.3f, knco %.3f%s (%d windows)%n", concept, system, fad,
@@ -203,18 +203,6 @@ public final class ConceptEvaluator {
                     text != null ? String.format(Locale.ROOT, ", clap %.4f", clap) : "", gen.length);
         }
         return new SystemResult(gen.length, gen.length, fad, fadInf, fadBackground, kncc, knco, k, clap, warnings);
-    }
-
-    /** Mean cosine of a unit text embedding with unit audio embeddings; NaN without a text or audio. */
-    static double clapScore(float[] text, float[][] audio) {
-        if (text == null || audio.length == 0) return Double.NaN;
-        double sum = 0;
-        for (float[] a : audio) {
-            double dot = 0;
-            for (int i = 0; i < text.length; i++) dot += (double) text[i] * a[i];
-            sum += dot;
-        }
-        return sum / audio.length;
     }
 
     /** Generates the concept's clips in batches, from the validation templates cycled, and writes them as WAV. */

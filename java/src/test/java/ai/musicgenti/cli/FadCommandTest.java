@@ -1,12 +1,16 @@
 package ai.musicgenti.cli;
 
 import ai.musicgenti.audio.Wav;
+import ai.musicgenti.core.Compute;
+import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.golden.Golden;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -78,6 +82,37 @@ class FadCommandTest {
      * Eight clips at 44.1 kHz: 2 s tones of different pitches (one 10 s window each), or 21 s of noise of different
      * loudness (three windows each, enough for a per-song FAD).
      */
+    @Test
+    void clapScoreOfAFolderAgainstTexts(@TempDir Path dir) throws Exception {
+        Path clap = EvalCommandTest.clapWithTokenizer(Golden.firstOfKind("clap_audio").dir(), dir.resolve("clap"));
+        Path tones = clips(dir.resolve("tones"), false, 1);
+        List<String> texts = List.of("a low calm hum", "bright whistle music");
+        MainTest.Run r = MainTest.run("clap-score", tones.toString(), "--text", texts.get(0), "--text", texts.get(1), "--per-file",
+                "--clap", clap.toString(), "--cache", dir.resolve("cache").toString(), "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        // the same numbers from the library in this JVM: each text's mean cosine over every window, and per file
+        try (ClapEmbedder embedder = ClapEmbedder.load(clap, Compute.cpu(), dir.resolve("cache2"))) {
+            float[][] rows = embedder.embedTexts(texts);
+            List<float[]> windows = new ArrayList<>();
+            for (Path f : ai.musicgenti.audio.AudioDecoder.audioFiles(tones)) windows.addAll(List.of(embedder.embed(f)));
+            for (int t = 0; t < texts.size(); t++) {
+                double sum = 0;
+                for (float[] w : windows) {
+                    for (int i = 0; i < w.length; i++) sum += (double) rows[t][i] * w[i];
+                }
+                Matcher m = Pattern.compile("(?m)^clap-score ([0-9.-]+)  \"" + texts.get(t) + "\"  \\(8 files, 8 windows").matcher(r.out());
+                assertTrue(m.find(), r.out());
+                assertEquals(sum / windows.size(), Double.parseDouble(m.group(1)), 1e-4, r.out());
+            }
+            assertEquals(2 * 8, r.out().lines().filter(l -> l.matches("\\s+-?[0-9.]+\\s+tone-[0-9]\\.wav")).count(), r.out());
+            assertTrue(rows[0][0] != rows[1][0], "different texts, different embeddings");
+        }
+        MainTest.Run missing = MainTest.run("clap-score", dir.resolve("nope").toString(), "--text", "x", "--clap", clap.toString());
+        assertEquals(1, missing.code());
+        assertEquals(1, missing.err().strip().lines().count(), missing.err());
+        assertTrue(missing.err().contains("nope"), missing.err());
+    }
+
     private static Path clips(Path dir, boolean noise, long seed) throws Exception {
         Random rng = new Random(seed);
         for (int i = 0; i < 8; i++) {

@@ -1,0 +1,67 @@
+package ai.musicgenti.cli;
+
+import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Compute;
+import ai.musicgenti.eval.ClapEmbedder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+/** The CLAP text–audio score of a folder of audio against one or more texts. */
+@Command(name = "clap-score", mixinStandardHelpOptions = true,
+        description = "CLAP text-audio score: the mean cosine between each --text and the CLAP embeddings of a folder of audio (10 s windows).")
+final class ClapScoreCommand implements Callable<Integer> {
+    @Parameters(index = "0", description = "A folder of audio files.")
+    Path audio;
+
+    @Option(names = "--text", required = true, description = "A text to score the audio against; repeatable.")
+    List<String> texts = new ArrayList<>();
+
+    @Option(names = "--per-file", description = "Also print each file's score, best first.")
+    boolean perFile;
+
+    @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
+    String clap;
+
+    @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
+    Path cache;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Override
+    public Integer call() throws IOException {
+        if (texts.stream().anyMatch(String::isBlank)) throw new BadInputException("--text: give a non-empty description");
+        if (!Files.isDirectory(audio)) throw new BadInputException(audio + ": not a folder of audio files; check the path");
+        Compute.configureThreads(0);
+        try (ClapEmbedder embedder = ClapEmbedder.open(clap, Compute.choose(device, "f32"), cache, new ProgressBar())) {
+            float[][] textRows = embedder.embedTexts(texts);
+            Map<String, float[][]> files = FadCommand.embed(embedder, audio);
+            for (int t = 0; t < texts.size(); t++) {
+                float[] text = textRows[t];
+                Map<String, Double> perSong = new LinkedHashMap<>();
+                files.forEach((name, rows) -> perSong.put(name, ClapEmbedder.score(text, rows)));
+                float[][] all = files.values().stream().flatMap(Stream::of).toArray(float[][]::new);
+                System.out.printf(Locale.ROOT, "clap-score %.4f  \"%s\"  (%d files, %d windows: %s of %s)%n", ClapEmbedder.score(text, all),
+                        texts.get(t), files.size(), all.length, embedder.describeRows(), clap);
+                if (perFile) {
+                    perSong.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue(Comparator.reverseOrder()))
+                            .forEach(e -> System.out.printf(Locale.ROOT, "  %8.4f  %s%n", e.getValue(), e.getKey()));
+                }
+            }
+        }
+        return 0;
+    }
+}
