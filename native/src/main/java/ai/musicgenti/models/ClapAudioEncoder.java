@@ -7,6 +7,7 @@ import ai.musicgenti.core.Weights;
 import ai.musicgenti.models.Layers.Activation;
 import ai.musicgenti.models.Layers.LayerNorm;
 import ai.musicgenti.models.Layers.Linear;
+import ai.musicgenti.models.Layers.Projection;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -159,14 +160,13 @@ public final class ClapAudioEncoder {
     private final LayerNorm patchNorm;
     private final List<Stage> stages;
     private final LayerNorm finalNorm;
-    private final Linear projection1, projection2;
-    private final Activation hiddenAct, projectionAct;
+    private final Projection projection;
+    private final Activation hiddenAct;
 
     public ClapAudioEncoder(Config config, Weights w) {
         this.config = config;
         this.compute = w.compute();
         this.hiddenAct = Activation.of(config.hiddenAct(), "CLAP audio config: hidden_act");
-        this.projectionAct = Activation.of(config.projectionHiddenAct(), "CLAP audio config: projection_hidden_act");
         Weights enc = w.pp("audio_model").pp("audio_encoder");
         int mel = config.numMelBins();
         Weights bn = enc.pp("batch_norm");
@@ -206,9 +206,8 @@ public final class ClapAudioEncoder {
         }
         this.stages = List.copyOf(list);
         this.finalNorm = LayerNorm.load(enc.pp("norm"), config.hiddenSize(), NORM_EPS);
-        Weights proj = w.pp("audio_projection");
-        this.projection1 = Linear.load(proj.pp("linear1"), config.projectionDim(), config.hiddenSize(), true);
-        this.projection2 = Linear.load(proj.pp("linear2"), config.projectionDim(), config.projectionDim(), true);
+        this.projection = Projection.load(w.pp("audio_projection"), config.hiddenSize(), config.projectionDim(),
+                config.projectionHiddenAct(), "CLAP audio config");
     }
 
     private Block block(Weights b, int height, int width, int dim, int heads, boolean odd) {
@@ -319,7 +318,7 @@ public final class ClapAudioEncoder {
         x = finalNorm.apply(x);
         // HF regroups the token grid before its average pool, which still averages every token
         Tensor pooler = x.mean(new long[]{1}, false, new ScalarTypeOptional());
-        Tensor projected = projection2.apply(projectionAct.apply(projection1.apply(pooler)));
+        Tensor projected = projection.apply(pooler);
         return new Output(pooler, projected, Layers.unitNorm(projected));
     }
 

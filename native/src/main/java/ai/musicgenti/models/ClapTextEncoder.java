@@ -6,6 +6,7 @@ import ai.musicgenti.core.Weights;
 import ai.musicgenti.models.Layers.Activation;
 import ai.musicgenti.models.Layers.LayerNorm;
 import ai.musicgenti.models.Layers.Linear;
+import ai.musicgenti.models.Layers.Projection;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Scalar;
@@ -112,14 +113,13 @@ public final class ClapTextEncoder {
     private final LayerNorm embeddingNorm;
     private final List<Layer> layers;
     private final Linear pooler;
-    private final Linear projection1, projection2;
-    private final Activation hiddenAct, projectionAct;
+    private final Projection projection;
+    private final Activation hiddenAct;
 
     public ClapTextEncoder(Config config, Weights w) {
         this.config = config;
         this.compute = w.compute();
         this.hiddenAct = Activation.of(config.hiddenAct(), "CLAP text config: hidden_act");
-        this.projectionAct = Activation.of(config.projectionHiddenAct(), "CLAP text config: projection_hidden_act");
         long h = config.hiddenSize();
         Weights text = w.pp("text_model");
         Weights emb = text.pp("embeddings");
@@ -145,9 +145,7 @@ public final class ClapTextEncoder {
         }
         this.layers = List.copyOf(list);
         this.pooler = Linear.load(text.pp("pooler").pp("dense"), h, h, true);
-        Weights proj = w.pp("text_projection");
-        this.projection1 = Linear.load(proj.pp("linear1"), config.projectionDim(), h, true);
-        this.projection2 = Linear.load(proj.pp("linear2"), config.projectionDim(), config.projectionDim(), true);
+        this.projection = Projection.load(w.pp("text_projection"), h, config.projectionDim(), config.projectionHiddenAct(), "CLAP text config");
     }
 
     public Config config() {
@@ -189,7 +187,7 @@ public final class ClapTextEncoder {
             x = l.outputNorm().apply(ff.add(x));
         }
         Tensor pooled = torch.tanh(pooler.apply(x.select(1, 0)));
-        Tensor projected = projection2.apply(projectionAct.apply(projection1.apply(pooled)));
+        Tensor projected = projection.apply(pooled);
         return new Output(x, pooled, projected, Layers.unitNorm(projected));
     }
 }

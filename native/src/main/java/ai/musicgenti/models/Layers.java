@@ -43,6 +43,19 @@ final class Layers {
         }
     }
 
+    /** CLAP's {@code ClapProjectionLayer}: linear1, activation, linear2, from a tower's width into the shared space. */
+    record Projection(Linear linear1, Activation activation, Linear linear2) {
+        /** @param where names the tower in errors, e.g. "CLAP text config" */
+        static Projection load(Weights w, long in, long dim, String activation, String where) {
+            return new Projection(Linear.load(w.pp("linear1"), dim, in, true), Activation.of(activation, where + ": projection_hidden_act"),
+                    Linear.load(w.pp("linear2"), dim, dim, true));
+        }
+
+        Tensor apply(Tensor x) {
+            return linear2.apply(activation.apply(linear1.apply(x)));
+        }
+    }
+
     /** The activations of transformers' {@code ACT2FN} that these checkpoints use. */
     enum Activation {
         GELU, GELU_TANH, RELU, SILU;
