@@ -70,6 +70,15 @@ public final class Weights {
         return store.tensor(full).to(compute.device(), compute.dtype());
     }
 
+    /**
+     * A tensor that must be positive, such as a BatchNorm running variance: the stored values, as {@link #get};
+     * random weights draw {@code exp(N(0, std^2))}, positive and near one, where {@link #get} could draw negatives.
+     */
+    public Tensor getPositive(String leaf, long... shape) {
+        if (isRandom()) return torch.randn(shape).mul(Tensors.scalar(RANDOM_STD)).exp().to(compute.device(), compute.dtype());
+        return get(leaf, shape);
+    }
+
     /** The first of several spellings that the checkpoint holds (tied tensors may be stored under one name only). */
     public Tensor getFirst(long[] shape, String... leaves) {
         for (String leaf : leaves) {
