@@ -5,6 +5,7 @@ import ai.musicgenti.audio.ClapFeatures;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.core.Weights;
 import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.hub.ProgressListener;
 import ai.musicgenti.models.ClapAudioEncoder;
@@ -30,11 +31,12 @@ public final class ClapEmbedder extends AudioEmbedder {
     private final ClapFeatures features;
     private final ClapAudioEncoder encoder;
 
-    private ClapEmbedder(ModelFolder folder, ClapFeatures features, ClapAudioEncoder encoder, Path cacheDir) {
+    /** @param folder the checkpoint the weights come from, closed with the embedder; null for weights without one */
+    private ClapEmbedder(ModelFolder folder, ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights, Path cacheDir) {
         super(cacheDir);
         this.folder = folder;
-        this.features = features;
-        this.encoder = encoder;
+        this.features = new ClapFeatures(features, 0);
+        this.encoder = new ClapAudioEncoder(encoder, weights);
     }
 
     /** The CLAP checkpoint fadtk's {@code clap-laion-music} corresponds to, in Hugging Face format. */
@@ -51,14 +53,22 @@ public final class ClapEmbedder extends AudioEmbedder {
         return load(dir, compute, cache != null ? cache : defaultCache());
     }
 
+    /**
+     * An embedder on weights that no checkpoint folder holds, e.g. {@link Weights#random} of a real shape for
+     * benchmarks; embeddings cached in {@code cacheDir} itself.
+     */
+    public static ClapEmbedder create(ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights, Path cacheDir) {
+        return new ClapEmbedder(null, features, encoder, weights, cacheDir);
+    }
+
     /** A CLAP checkpoint folder (config.json, preprocessor_config.json, weights); embeddings cached under {@code cache}. */
     public static ClapEmbedder load(Path dir, Compute compute, Path cache) {
         ModelFolder folder = ModelFolder.open(dir);
         try {
-            ClapFeatures features = new ClapFeatures(ClapFeatures.Config.fromJson(
-                    ModelFolder.readJson(dir.resolve("preprocessor_config.json"), true)), 0);
-            ClapAudioEncoder encoder = new ClapAudioEncoder(ClapAudioEncoder.Config.fromJson(folder.config()), folder.weights(compute));
-            return new ClapEmbedder(folder, features, encoder, cache.resolve("clap-" + weightsKey(dir)));
+            ClapFeatures.Config features = ClapFeatures.Config.fromJson(
+                    ModelFolder.readJson(dir.resolve("preprocessor_config.json"), true));
+            return new ClapEmbedder(folder, features, ClapAudioEncoder.Config.fromJson(folder.config()), folder.weights(compute),
+                    cache.resolve("clap-" + weightsKey(dir)));
         } catch (IOException | RuntimeException e) {
             folder.close();
             if (e instanceof BadInputException b) throw b;
@@ -89,6 +99,6 @@ public final class ClapEmbedder extends AudioEmbedder {
 
     @Override
     public void close() {
-        folder.close();
+        if (folder != null) folder.close();
     }
 }
