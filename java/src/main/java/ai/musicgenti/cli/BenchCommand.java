@@ -1,5 +1,6 @@
 package ai.musicgenti.cli;
 
+import ai.musicgenti.audio.ClapFeatures;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.eval.ClapEmbedder;
@@ -8,6 +9,7 @@ import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.generate.Generator;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import ai.musicgenti.models.ClapAudioEncoder;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.ConceptPrompts;
 import ai.musicgenti.train.Adam;
@@ -65,12 +67,17 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     @Command(name = "eval", mixinStandardHelpOptions = true,
-            description = "CLAP embedding throughput, as eval and fad use it: seconds of audio embedded per second (10 s windows, cache off).")
+            description = "CLAP embedding throughput, as eval and fad use it: seconds of audio embedded per second (10 s windows, cache off),"
+                    + " on random weights of the " + ClapEmbedder.DEFAULT_CLAP + " shape (no download) or on --clap.")
     static final class Eval implements Callable<Integer> {
+        /** The bundled config.json and preprocessor_config.json of {@link ClapEmbedder#DEFAULT_CLAP}. */
+        static final String CLAP_SHAPE = "/shapes/clap-larger-music.json", CLAP_PREPROCESSOR = "/shapes/clap-larger-music-preprocessor.json";
+
         @ParentCommand
         BenchCommand bench;
 
-        @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--clap", description = "CLAP checkpoint to benchmark: hub id or local folder (default: random weights of the "
+                + ClapEmbedder.DEFAULT_CLAP + " shape, no download).")
         String clap;
 
         @Option(names = "--clips", defaultValue = "4", description = "Timed clips (default: ${DEFAULT-VALUE}).")
@@ -84,7 +91,7 @@ final class BenchCommand implements Callable<Integer> {
             if (clips < 1 || !(seconds >= 1)) throw new BadInputException("--clips must be at least 1 and --seconds at least 1");
             Compute.configureThreads(bench.threads);
             Compute compute = Compute.choose(bench.device, "f32");
-            Path clapDir = HubClient.fromEnvironment().resolveModel(clap, new ProgressBar());
+            Path clapDir = clap == null ? null : HubClient.fromEnvironment().resolveModel(clap, new ProgressBar());
             Path tmp = Files.createTempDirectory("musicgen-ti-bench-eval");
             try {
                 java.util.Random rng = new java.util.Random(0);
@@ -98,8 +105,12 @@ final class BenchCommand implements Callable<Integer> {
                     files.add(f);
                 }
                 long t0 = System.nanoTime();
-                try (ClapEmbedder embedder = ClapEmbedder.load(clapDir, compute, tmp.resolve("cache"))) {
-                    System.out.printf(Locale.ROOT, "clap       %s on %s (loaded in %.1f s)%n", clap, compute, seconds(t0));
+                try (ClapEmbedder embedder = clapDir != null ? ClapEmbedder.load(clapDir, compute, tmp.resolve("cache"))
+                        : randomClap(compute, tmp.resolve("cache"))) {
+                    System.out.printf(Locale.ROOT, "clap       %s, %s, %d libtorch threads, OPENBLAS_NUM_THREADS=%s (%s in %.1f s)%n",
+                            clap != null ? clap + " weights" : "random weights of the " + ClapEmbedder.DEFAULT_CLAP + " shape",
+                            compute, torch.get_num_threads(), System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset"),
+                            clap != null ? "loaded" : "built", seconds(t0));
                     embedder.embed(files.get(0)); // warm-up, untimed
                     int windows = 0;
                     long t1 = System.nanoTime();
@@ -114,6 +125,13 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             return 0;
+        }
+
+        /** The audio tower and extractor of the bundled shape on seeded random weights; embeddings cached in {@code cache}. */
+        static ClapEmbedder randomClap(Compute compute, Path cache) throws IOException {
+            torch.manual_seed(0);
+            return ClapEmbedder.create(ClapFeatures.Config.fromJson(resource(CLAP_PREPROCESSOR)),
+                    ClapAudioEncoder.Config.fromJson(resource(CLAP_SHAPE)), Weights.random(compute), cache);
         }
     }
 
@@ -181,11 +199,17 @@ final class BenchCommand implements Callable<Integer> {
     private JsonNode shapeConfig() throws IOException {
         Path file = Path.of(shape);
         if (Files.isRegularFile(file)) return ModelFolder.readJson(file, true);
-        try (InputStream in = BenchCommand.class.getResourceAsStream("/shapes/musicgen-" + shape.toLowerCase(Locale.ROOT) + ".json")) {
-            if (in == null) {
-                throw new BadInputException("--shape " + shape + ": neither small, medium, large nor a config.json file; use one of those");
-            }
-            return new ObjectMapper().readTree(in);
+        JsonNode config = resource("/shapes/musicgen-" + shape.toLowerCase(Locale.ROOT) + ".json");
+        if (config == null) {
+            throw new BadInputException("--shape " + shape + ": neither small, medium, large nor a config.json file; use one of those");
+        }
+        return config;
+    }
+
+    /** A bundled JSON file, null if there is none of that name. */
+    private static JsonNode resource(String name) throws IOException {
+        try (InputStream in = BenchCommand.class.getResourceAsStream(name)) {
+            return in == null ? null : new ObjectMapper().readTree(in);
         }
     }
 

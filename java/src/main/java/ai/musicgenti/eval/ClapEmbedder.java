@@ -5,6 +5,7 @@ import ai.musicgenti.audio.ClapFeatures;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.core.Weights;
 import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.hub.ProgressListener;
 import ai.musicgenti.models.ClapAudioEncoder;
@@ -31,17 +32,18 @@ public final class ClapEmbedder extends AudioEmbedder {
     private final ModelFolder folder;
     private final ClapFeatures features;
     private final ClapAudioEncoder encoder;
-    private final Compute compute;
+    private final Weights weights;
     // loaded on first use: FAD needs only the audio tower
     private ClapTextEncoder textEncoder;
     private PromptTokenizer tokenizer;
 
-    private ClapEmbedder(ModelFolder folder, ClapFeatures features, ClapAudioEncoder encoder, Compute compute, Path cacheDir) {
+    /** @param folder the checkpoint the weights come from, closed with the embedder; null for weights without one */
+    private ClapEmbedder(ModelFolder folder, ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights, Path cacheDir) {
         super(cacheDir);
         this.folder = folder;
-        this.features = features;
-        this.encoder = encoder;
-        this.compute = compute;
+        this.features = new ClapFeatures(features, 0);
+        this.encoder = new ClapAudioEncoder(encoder, weights);
+        this.weights = weights;
     }
 
     /** The CLAP checkpoint fadtk's {@code clap-laion-music} corresponds to, in Hugging Face format. */
@@ -58,14 +60,22 @@ public final class ClapEmbedder extends AudioEmbedder {
         return load(dir, compute, cache != null ? cache : defaultCache());
     }
 
+    /**
+     * An embedder on weights that no checkpoint folder holds, e.g. {@link Weights#random} of a real shape for
+     * benchmarks; embeddings cached in {@code cacheDir} itself.
+     */
+    public static ClapEmbedder create(ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights, Path cacheDir) {
+        return new ClapEmbedder(null, features, encoder, weights, cacheDir);
+    }
+
     /** A CLAP checkpoint folder (config.json, preprocessor_config.json, weights); embeddings cached under {@code cache}. */
     public static ClapEmbedder load(Path dir, Compute compute, Path cache) {
         ModelFolder folder = ModelFolder.open(dir);
         try {
-            ClapFeatures features = new ClapFeatures(ClapFeatures.Config.fromJson(
-                    ModelFolder.readJson(dir.resolve("preprocessor_config.json"), true)), 0);
-            ClapAudioEncoder encoder = new ClapAudioEncoder(ClapAudioEncoder.Config.fromJson(folder.config()), folder.weights(compute));
-            return new ClapEmbedder(folder, features, encoder, compute, cache.resolve("clap-" + weightsKey(dir)));
+            ClapFeatures.Config features = ClapFeatures.Config.fromJson(
+                    ModelFolder.readJson(dir.resolve("preprocessor_config.json"), true));
+            return new ClapEmbedder(folder, features, ClapAudioEncoder.Config.fromJson(folder.config()), folder.weights(compute),
+                    cache.resolve("clap-" + weightsKey(dir)));
         } catch (IOException | RuntimeException e) {
             folder.close();
             if (e instanceof BadInputException b) throw b;
@@ -101,12 +111,13 @@ public final class ClapEmbedder extends AudioEmbedder {
      */
     public float[][] embedTexts(List<String> texts) {
         if (textEncoder == null) {
+            if (folder == null) throw new BadInputException("these CLAP weights come with no checkpoint folder, so no text tokenizer: load a CLAP checkpoint");
             Path tokenizerFile = folder.dir().resolve("tokenizer.json");
             if (!java.nio.file.Files.isRegularFile(tokenizerFile)) {
                 throw new BadInputException(folder.dir() + " has no tokenizer.json for the CLAP text tower; give a complete CLAP"
                         + " checkpoint (e.g. " + DEFAULT_CLAP + ") or leave out the concept descriptions");
             }
-            textEncoder = new ClapTextEncoder(ClapTextEncoder.Config.fromJson(folder.config()), folder.weights(compute));
+            textEncoder = new ClapTextEncoder(ClapTextEncoder.Config.fromJson(folder.config()), weights);
             tokenizer = PromptTokenizer.load(tokenizerFile);
         }
         try (PointerScope scope = new PointerScope()) {
@@ -133,6 +144,6 @@ public final class ClapEmbedder extends AudioEmbedder {
     @Override
     public void close() {
         if (tokenizer != null) tokenizer.close();
-        folder.close();
+        if (folder != null) folder.close();
     }
 }

@@ -70,20 +70,21 @@ public final class Weights {
         return store.tensor(full).to(compute.device(), compute.dtype());
     }
 
+    /**
+     * A tensor that must be positive, such as a BatchNorm running variance: the stored values, as {@link #get};
+     * random weights draw {@code exp(N(0, std^2))}, positive and near one, where {@link #get} could draw negatives.
+     */
+    public Tensor getPositive(String leaf, long... shape) {
+        if (isRandom()) return torch.randn(shape).mul(Tensors.scalar(RANDOM_STD)).exp().to(compute.device(), compute.dtype());
+        return get(leaf, shape);
+    }
+
     /** The first of several spellings that the checkpoint holds (tied tensors may be stored under one name only). */
     public Tensor getFirst(long[] shape, String... leaves) {
         for (String leaf : leaves) {
             if (contains(leaf)) return get(leaf, shape);
         }
         throw missing(name(leaves[0]), shape);
-    }
-
-    /** A tensor kept in its stored dtype (integer buffers such as index tables), moved to the compute device. */
-    public Tensor getRaw(String leaf, long... shape) {
-        if (isRandom()) throw new IllegalStateException("random weights have no stored buffer '" + name(leaf) + "'");
-        String full = name(leaf);
-        checkShape(full, shape);
-        return store.tensor(full).to(compute.device(), store.entry(full).dtype().scalarType);
     }
 
     /**

@@ -173,7 +173,7 @@ public final class ClapAudioEncoder {
         this.bnWeight = bn.get("weight", mel);
         this.bnBias = bn.get("bias", mel);
         this.bnMean = bn.get("running_mean", mel);
-        this.bnVar = bn.get("running_var", mel);
+        this.bnVar = bn.getPositive("running_var", mel);
 
         int c0 = config.patchEmbedsHiddenSize(), p = config.patchSize();
         Weights pe = enc.pp("patch_embed");
@@ -225,7 +225,7 @@ public final class ClapAudioEncoder {
         Weights attn = b.pp("attention");
         Weights self = attn.pp("self");
         Tensor biasTable = self.get("relative_position_bias_table", table, heads);
-        Tensor index = self.getRaw("relative_position_index", n, n).to(ScalarType.Long);
+        Tensor index = Tensors.longs(relativePositionIndex(window), n, n).to(compute.device(), ScalarType.Long);
         Tensor bias = torch.index_select(biasTable, 0, index.view(-1)).view(n, n, heads).permute(2, 0, 1).contiguous();
         int hidden = (int) (config.mlpRatio() * dim);
         return new Block(LayerNorm.load(b.pp("layernorm_before"), dim, config.layerNormEps()),
@@ -238,6 +238,22 @@ public final class ClapAudioEncoder {
                 Linear.load(b.pp("intermediate").pp("dense"), hidden, dim, true),
                 Linear.load(b.pp("output").pp("dense"), dim, hidden, true),
                 window, shift, shift > 0 ? shiftMask(height, width, window, shift) : null);
+    }
+
+    /**
+     * The Swin buffer {@code relative_position_index} [N*N] (N = window^2, row-major): for tokens q and k of a window,
+     * the row of the bias table for their offset, {@code (dy + window - 1) * (2 * window - 1) + (dx + window - 1)}.
+     * HF derives it from the window size alone, so it is computed here rather than read.
+     */
+    public static long[] relativePositionIndex(int window) {
+        int n = window * window, span = 2 * window - 1;
+        long[] index = new long[n * n];
+        for (int q = 0; q < n; q++) {
+            for (int k = 0; k < n; k++) {
+                index[q * n + k] = (long) (q / window - k / window + window - 1) * span + (q % window - k % window + window - 1);
+            }
+        }
+        return index;
     }
 
     /**

@@ -11,9 +11,33 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ClapAudioEncoderTest {
+
+    @Test
+    void computedRelativePositionIndexEqualsTheStoredBufferOfEveryBlock() throws Exception {
+        GoldenCase c = Golden.firstOfKind("clap_audio");
+        try (ModelFolder folder = ModelFolder.open(c.dir())) {
+            ClapAudioEncoder.Config config = ClapAudioEncoder.Config.fromJson(folder.config());
+            int window = config.windowSize();
+            long[] computed = ClapAudioEncoder.relativePositionIndex(window);
+            List<String> buffers = folder.store().names().stream().filter(n -> n.endsWith(".relative_position_index")).sorted().toList();
+            assertEquals(Arrays.stream(config.depths()).sum(), buffers.size(), "one buffer per Swin block: " + buffers);
+            for (String name : buffers) {
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor stored = folder.store().tensor(name);
+                    assertArrayEquals(new long[]{(long) window * window, (long) window * window}, stored.shape(), name);
+                    assertArrayEquals(Tensors.toLongs(stored.to(ScalarType.Long)), computed, name);
+                }
+            }
+        }
+    }
 
     @Test
     void bfloat16EmbeddingsStayCloseToF32() throws Exception {
