@@ -40,7 +40,7 @@ class BenchCommandTest {
 
     @Test
     void benchEvalRunsOnRandomWeightsOfTheRealShapeWithoutDownloading() {
-        MainTest.Run r = MainTest.run("bench", "eval", "--clips", "1", "--seconds", "1", "--device", "cpu");
+        Cli.Run r = Cli.run("bench", "eval", "--clips", "1", "--seconds", "1", "--device", "cpu");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("random weights of the laion/larger_clap_music shape"), r.out());
         assertTrue(r.out().matches("(?s).*eval +1 clips x 1\\.0 s \\(1 windows of 10 s\\): [0-9.]+ audio s embedded per s.*"), r.out());

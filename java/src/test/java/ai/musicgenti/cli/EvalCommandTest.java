@@ -38,7 +38,7 @@ class EvalCommandTest {
         String[] common = {"--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
                 "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--tokens", "2", "--batch-size", "4",
                 "--clap", clapText.toString(), "--cache", dir.resolve("cache").toString(), "--eval-duration", "0.3", "--device", "cpu"};
-        MainTest.Run train = MainTest.run(concat(new String[]{"train", "--concepts", "a", "b", "--epochs", "2", "--run", "r",
+        Cli.Run train = Cli.run(concat(new String[]{"train", "--concepts", "a", "b", "--epochs", "2", "--run", "r",
                 "--eval-every", "1", "--eval-clips", "2"}, common));
         assertEquals(0, train.code(), train.err());
         List<JsonNode> evals = lines(dir.resolve("runs/r/metrics.jsonl"), "eval");
@@ -76,7 +76,7 @@ class EvalCommandTest {
         String[] evalArgs = {"eval", "--concepts", concepts.toString(), "--dataset", ds.toString(), "--model", model.toString(),
                 "--per-concept", "4", "--duration", "0.3", "--clap", clapText.toString(), "--cache", dir.resolve("cache").toString(),
                 "--other", other.toString(), "--out", out.toString(), "--device", "cpu", "--descriptions", descriptions.toString(), "--inf"};
-        MainTest.Run run = MainTest.run(evalArgs);
+        Cli.Run run = Cli.run(evalArgs);
         assertEquals(0, run.code(), run.err());
         JsonNode report = JSON.readTree(out.resolve("eval.json").toFile());
         assertTrue(report.path("windowing").asText().contains("10 s"), report.toString());
@@ -122,13 +122,13 @@ class EvalCommandTest {
         // descriptions with a CLAP checkpoint that has no text tokenizer: refused before anything is generated
         String[] noTokenizer = evalArgs.clone();
         noTokenizer[java.util.Arrays.asList(evalArgs).indexOf(clapText.toString())] = clap;
-        MainTest.Run refused = MainTest.run(noTokenizer);
+        Cli.Run refused = Cli.run(noTokenizer);
         assertEquals(1, refused.code(), refused.err());
         assertEquals(1, refused.err().strip().lines().count(), refused.err());
         assertTrue(refused.err().contains("tokenizer.json"), refused.err());
 
         // bad inputs: one line, exit 1
-        MainTest.Run missing = MainTest.run(concat(new String[]{"eval", "--concepts", dir.resolve("nope.safetensors").toString()},
+        Cli.Run missing = Cli.run(concat(new String[]{"eval", "--concepts", dir.resolve("nope.safetensors").toString()},
                 java.util.Arrays.copyOfRange(evalArgs, 3, evalArgs.length)));
         assertEquals(1, missing.code());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());
@@ -137,7 +137,7 @@ class EvalCommandTest {
         Path renamed = withoutConcept(ds, dir.resolve("other-ds"), "a");
         String[] noConcept = evalArgs.clone();
         noConcept[4] = renamed.toString();
-        MainTest.Run absent = MainTest.run(noConcept);
+        Cli.Run absent = Cli.run(noConcept);
         assertEquals(1, absent.code());
         assertEquals(1, absent.err().strip().lines().count(), absent.err());
         assertTrue(absent.err().contains("concept a"), absent.err());
@@ -186,7 +186,7 @@ class EvalCommandTest {
         String clap = Golden.firstOfKind("clap_audio").dir().toString();
         Path ds = TrainCommandTest.preparedDataset(dir, model);
         // a rate far below a float's resolution: the rows never change, so neither do the clips nor their FAD
-        MainTest.Run train = MainTest.run("train", "--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
+        Cli.Run train = Cli.run("train", "--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
                 "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--tokens", "2", "--concepts", "a", "--epochs", "5",
                 "--run", "r", "--lr", "1e-30", "--eval-every", "1", "--eval-clips", "2", "--eval-duration", "0.3", "--patience", "1",
                 "--clap", clap, "--cache", dir.resolve("cache").toString(), "--device", "cpu");
@@ -202,7 +202,7 @@ class EvalCommandTest {
             assertEquals(1, LearnedConcepts.load(dir.resolve("models/my-ds/r.best.safetensors"), folder).info().epoch(), "best of epoch 1");
         }
         // resuming keeps the evaluation state: one more epoch without improvement stops again at once
-        assertEquals(0, MainTest.run("train", "--resume", "r", "--model", model.toString(), "--dataset", ds.toString(),
+        assertEquals(0, Cli.run("train", "--resume", "r", "--model", model.toString(), "--dataset", ds.toString(),
                 "--out", dir.resolve("models").toString(), "--runs", dir.resolve("runs").toString(), "--device", "cpu",
                 "--cache", dir.resolve("cache").toString()).code());
         List<JsonNode> after = lines(metrics, "eval");
@@ -214,7 +214,7 @@ class EvalCommandTest {
     @Test
     void benchEvalPrintsEmbeddingThroughput() throws Exception {
         String clap = Golden.firstOfKind("clap_audio").dir().toString();
-        MainTest.Run r = MainTest.run("bench", "eval", "--clap", clap, "--clips", "2", "--seconds", "12", "--device", "cpu");
+        Cli.Run r = Cli.run("bench", "eval", "--clap", clap, "--clips", "2", "--seconds", "12", "--device", "cpu");
         assertEquals(0, r.code(), r.err());
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("2 clips x 12.0 s \\(4 windows of 10 s\\): ([0-9.]+) audio s embedded per s").matcher(r.out());
         assertTrue(m.find(), r.out());

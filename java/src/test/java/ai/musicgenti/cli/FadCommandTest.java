@@ -4,6 +4,7 @@ import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.golden.Golden;
+import ai.musicgenti.hub.FakeHub;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -11,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -29,7 +31,7 @@ class FadCommandTest {
         Path noise = clips(dir.resolve("noise"), true, 2);
         String cache = dir.resolve("cache").toString();
 
-        double same = fad(MainTest.run("fad", tones.toString(), copy.toString(), "--clap", clap, "--cache", cache, "--device", "cpu"));
+        double same = fad(Cli.run("fad", tones.toString(), copy.toString(), "--clap", clap, "--cache", cache, "--device", "cpu"));
         assertEquals(0.0, same, 1e-6, "a folder against an identical copy");
         long cached;
         try (var files = Files.walk(dir.resolve("cache"))) {
@@ -38,20 +40,20 @@ class FadCommandTest {
         assertEquals(8, cached, "one cache entry per distinct file content");
 
         Path stats = dir.resolve("tones-stats.safetensors");
-        MainTest.Run r = MainTest.run("fad", tones.toString(), noise.toString(), "--clap", clap, "--cache", cache,
+        Cli.Run r = Cli.run("fad", tones.toString(), noise.toString(), "--clap", clap, "--cache", cache,
                 "--save-stats", stats.toString(), "--per-song", "--device", "cpu");
         double different = fad(r);
         assertTrue(different > 1e-3, "tones against noise: " + different);
         assertTrue(r.out().contains("noise-0.wav"), r.out());
         assertTrue(r.err().contains("warning: reference only 8 embeddings"), "8 windows of 32-dim embeddings are too few for a full-rank covariance: " + r.err());
-        MainTest.Run perSongOfShortClips = MainTest.run("fad", noise.toString(), tones.toString(), "--clap", clap, "--cache", cache, "--per-song");
+        Cli.Run perSongOfShortClips = Cli.run("fad", noise.toString(), tones.toString(), "--clap", clap, "--cache", cache, "--per-song");
         assertEquals(1, perSongOfShortClips.code(), "one window per song gives no covariance");
         assertTrue(perSongOfShortClips.err().contains("tone-0.wav"), perSongOfShortClips.err());
 
-        double fromStats = fad(MainTest.run("fad", stats.toString(), noise.toString(), "--clap", clap, "--cache", cache, "--device", "cpu"));
+        double fromStats = fad(Cli.run("fad", stats.toString(), noise.toString(), "--clap", clap, "--cache", cache, "--device", "cpu"));
         assertEquals(different, fromStats, 1e-9 * different, "saved reference statistics give the same FAD");
 
-        MainTest.Run missing = MainTest.run("fad", dir.resolve("nowhere").toString(), noise.toString(), "--clap", clap, "--cache", cache);
+        Cli.Run missing = Cli.run("fad", dir.resolve("nowhere").toString(), noise.toString(), "--clap", clap, "--cache", cache);
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("nowhere"), missing.err());
     }
@@ -63,15 +65,15 @@ class FadCommandTest {
         Path tones = clips(dir.resolve("tones"), false, 1), copy = clips(dir.resolve("copy"), false, 1);
         Path noise = clips(dir.resolve("noise"), true, 2);
         String[] opts = {"--embedding", "encodec", "--codec", codec, "--cache", dir.resolve("cache").toString(), "--device", "cpu"};
-        MainTest.Run same = MainTest.run(TrainCommandTest.concat(new String[]{"fad", tones.toString(), copy.toString()}, opts));
+        Cli.Run same = Cli.run(TrainCommandTest.concat(new String[]{"fad", tones.toString(), copy.toString()}, opts));
         assertEquals(0.0, fad(same), 1e-9);
         assertTrue(!same.err().contains("warning"), "800 frames of 16-dim latents are plenty: " + same.err());
         assertTrue(same.out().contains("800 reference and 800 evaluated rows"), same.out());
-        assertTrue(fad(MainTest.run(TrainCommandTest.concat(new String[]{"fad", tones.toString(), noise.toString()}, opts))) > 1e-4);
-        assertEquals(1, MainTest.run("fad", tones.toString(), noise.toString(), "--embedding", "mfcc").code());
+        assertTrue(fad(Cli.run(TrainCommandTest.concat(new String[]{"fad", tones.toString(), noise.toString()}, opts))) > 1e-4);
+        assertEquals(1, Cli.run("fad", tones.toString(), noise.toString(), "--embedding", "mfcc").code());
     }
 
-    private static double fad(MainTest.Run r) {
+    private static double fad(Cli.Run r) {
         assertEquals(0, r.code(), r.err());
         Matcher m = FAD.matcher(r.out());
         assertTrue(m.find(), r.out());
@@ -87,7 +89,7 @@ class FadCommandTest {
         Path clap = EvalCommandTest.clapWithTokenizer(Golden.firstOfKind("clap_audio").dir(), dir.resolve("clap"));
         Path tones = clips(dir.resolve("tones"), false, 1);
         List<String> texts = List.of("a low calm hum", "bright whistle music");
-        MainTest.Run r = MainTest.run("clap-score", tones.toString(), "--text", texts.get(0), "--text", texts.get(1), "--per-file",
+        Cli.Run r = Cli.run("clap-score", tones.toString(), "--text", texts.get(0), "--text", texts.get(1), "--per-file",
                 "--clap", clap.toString(), "--cache", dir.resolve("cache").toString(), "--device", "cpu");
         assertEquals(0, r.code(), r.err());
         // the same numbers from the library in this JVM: each text's mean cosine over every window, and per file
@@ -107,7 +109,16 @@ class FadCommandTest {
             assertEquals(2 * 8, r.out().lines().filter(l -> l.matches("\\s+-?[0-9.]+\\s+tone-[0-9]\\.wav")).count(), r.out());
             assertTrue(rows[0][0] != rows[1][0], "different texts, different embeddings");
         }
-        MainTest.Run missing = MainTest.run("clap-score", dir.resolve("nope").toString(), "--text", "x", "--clap", clap.toString());
+        // the same CLAP served as a hub repo: the download brings the feature extractor config and the tokenizer too
+        try (FakeHub hub = new FakeHub(clap, "laion/tiny-clap")) {
+            Cli.Run viaHub = Cli.process(Map.of("HF_HUB_CACHE", dir.resolve("hf").toString(), "HF_ENDPOINT", hub.endpoint()),
+                    "clap-score", tones.toString(), "--text", texts.get(0), "--clap", "laion/tiny-clap",
+                    "--cache", dir.resolve("cache3").toString(), "--device", "cpu");
+            assertEquals(0, viaHub.code(), viaHub.err());
+            assertEquals(r.out().lines().findFirst().orElseThrow().replace(clap.toString(), "laion/tiny-clap"),
+                    viaHub.out().lines().findFirst().orElseThrow());
+        }
+        Cli.Run missing = Cli.run("clap-score", dir.resolve("nope").toString(), "--text", "x", "--clap", clap.toString());
         assertEquals(1, missing.code());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());
         assertTrue(missing.err().contains("nope"), missing.err());

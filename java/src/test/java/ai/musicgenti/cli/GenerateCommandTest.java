@@ -16,11 +16,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -38,12 +36,6 @@ class GenerateCommandTest {
     static Path tmp;
     private static Path cache;
 
-    record Run(int code, String out, String err) {
-        String errLine() {
-            return err.strip().lines().reduce((a, b) -> b).orElse("");
-        }
-    }
-
     @BeforeAll
     static void serve() throws IOException {
         golden = Golden.firstOfKind("musicgen_generate");
@@ -54,19 +46,6 @@ class GenerateCommandTest {
     @AfterAll
     static void stop() {
         hub.close();
-    }
-
-    static Run cli(Map<String, String> env, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().keySet().removeIf(k -> k.startsWith("HF_") || k.startsWith("HUGGINGFACE"));
-        pb.environment().putAll(env);
-        Path out = Files.createTempFile(tmp, "out", ".txt"), err = Files.createTempFile(tmp, "err", ".txt");
-        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "launcher did not finish: " + String.join(" ", args));
-        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     static Map<String, String> online() {
@@ -84,7 +63,7 @@ class GenerateCommandTest {
     void greedyGenerationFromTheHubReproducesTheReference() throws Exception {
         double seconds = golden.io("gen.audio_codes").size(2) / 50.0;
         Path wav = tmp.resolve("calm.wav");
-        Run r = cli(online(), "generate", "--model", FakeHub.REPO, "--prompt", PROMPT, "--greedy", "--cfg", "3",
+        Cli.Run r = Cli.process(online(), "generate", "--model", FakeHub.REPO, "--prompt", PROMPT, "--greedy", "--cfg", "3",
                 "--duration", Double.toString(seconds), "--format", "float", "--save-codes", "--out", wav.toString());
         assertEquals(0, r.code(), r.err());
         Tensor codes = Safetensors.readAll(tmp.resolve("calm.codes.safetensors")).get("codes");
@@ -99,7 +78,7 @@ class GenerateCommandTest {
         // the same from the cache with the hub unreachable by policy, and no request at all
         int requests = hub.requests.size();
         Path again = tmp.resolve("again.wav");
-        Run offline = cli(offline(), "generate", "--model", FakeHub.REPO, "--prompt", PROMPT, "--greedy",
+        Cli.Run offline = Cli.process(offline(), "generate", "--model", FakeHub.REPO, "--prompt", PROMPT, "--greedy",
                 "--duration", Double.toString(seconds), "--out", again.toString());
         assertEquals(0, offline.code(), offline.err());
         assertEquals(requests, hub.requests.size(), "offline run talked to the hub");
@@ -107,7 +86,7 @@ class GenerateCommandTest {
 
         // online again: metadata only, no second download
         int blobs = hub.requests("GET").size();
-        Run online = cli(online(), "generate", "--model", FakeHub.REPO, "--prompt", PROMPT, "--duration", "0.5",
+        Cli.Run online = Cli.process(online(), "generate", "--model", FakeHub.REPO, "--prompt", PROMPT, "--duration", "0.5",
                 "--seed", "1", "--out", tmp.resolve("sampled.wav").toString());
         assertEquals(0, online.code(), online.err());
         assertEquals(blobs, hub.requests("GET").size(), "second run downloaded again");
@@ -119,7 +98,7 @@ class GenerateCommandTest {
         Path prompts = tmp.resolve("prompts.txt");
         Files.writeString(prompts, "# a comment\nslow piano\n\nfast drums\n", StandardCharsets.UTF_8);
         Path dir = tmp.resolve("many");
-        Run r = cli(online(), "generate", "--model", golden.dir().toString(), "--prompts-file", prompts.toString(),
+        Cli.Run r = Cli.process(online(), "generate", "--model", golden.dir().toString(), "--prompts-file", prompts.toString(),
                 "--batch", "2", "--duration", "0.3", "--seed", "5", "--out", dir.toString());
         assertEquals(0, r.code(), r.err());
         for (String name : List.of("slow-piano_1", "slow-piano_2", "fast-drums_1", "fast-drums_2")) {
@@ -134,7 +113,7 @@ class GenerateCommandTest {
         float[] samples = Tensors.toFloats(golden.io("enc.input_values"));
         Wav.write(clip, new float[][]{java.util.Arrays.copyOf(samples, 32000 / 2)}, 32000, Wav.Format.FLOAT32);
         Path wav = tmp.resolve("continued.wav");
-        Run r = cli(Map.of(), "generate", "--model", golden.dir().toString(), "--prompt", PROMPT, "--audio-prompt", clip.toString(),
+        Cli.Run r = Cli.process(Map.of(), "generate", "--model", golden.dir().toString(), "--prompt", PROMPT, "--audio-prompt", clip.toString(),
                 "--duration", "1.0", "--seed", "3", "--out", wav.toString());
         assertEquals(0, r.code(), r.err());
         assertPlayable(wav, 32000, 50 * 640);
@@ -145,28 +124,28 @@ class GenerateCommandTest {
         Path model = golden.dir();
         String[] base = {"generate", "--model", model.toString(), "--prompt", PROMPT};
 
-        expectUserError(cli(offline(), "generate", "--model", "nobody/not-cached", "--prompt", PROMPT), "nobody/not-cached", "--model /path");
-        expectUserError(cli(Map.of(), concat(base, "--duration", "0")), "--duration", "positive");
-        expectUserError(cli(Map.of(), concat(base, "--duration", "-2")), "--duration", "positive");
+        expectUserError(Cli.process(offline(), "generate", "--model", "nobody/not-cached", "--prompt", PROMPT), "nobody/not-cached", "--model /path");
+        expectUserError(Cli.process(Map.of(), concat(base, "--duration", "0")), "--duration", "positive");
+        expectUserError(Cli.process(Map.of(), concat(base, "--duration", "-2")), "--duration", "positive");
         Path file = Files.writeString(dir.resolve("a-file"), "x");
-        expectUserError(cli(Map.of(), concat(base, "--duration", "0.2", "--out", file.resolve("x.wav").toString())), "a-file", "--out");
+        expectUserError(Cli.process(Map.of(), concat(base, "--duration", "0.2", "--out", file.resolve("x.wav").toString())), "a-file", "--out");
         Path text = Files.writeString(dir.resolve("notes.wav"), "not audio at all");
-        expectUserError(cli(Map.of(), concat(base, "--duration", "0.2", "--audio-prompt", text.toString(), "--out", dir.resolve("o.wav").toString())), "notes.wav", "");
+        expectUserError(Cli.process(Map.of(), concat(base, "--duration", "0.2", "--audio-prompt", text.toString(), "--out", dir.resolve("o.wav").toString())), "notes.wav", "");
 
         Path broken = copyModel(dir.resolve("broken"));
         byte[] weights = Files.readAllBytes(broken.resolve("weights.safetensors"));
         Files.write(broken.resolve("weights.safetensors"), java.util.Arrays.copyOf(weights, weights.length / 2));
-        expectUserError(cli(Map.of(), "generate", "--model", broken.toString(), "--prompt", PROMPT, "--out", dir.resolve("b.wav").toString()),
+        expectUserError(Cli.process(Map.of(), "generate", "--model", broken.toString(), "--prompt", PROMPT, "--out", dir.resolve("b.wav").toString()),
                 "weights.safetensors", "truncated");
 
         Path mismatch = copyModel(dir.resolve("mismatch"));
         String config = Files.readString(mismatch.resolve("config.json")).replaceFirst("\"ffn_dim\": *\\d+", "\"ffn_dim\": 96");
         Files.writeString(mismatch.resolve("config.json"), config);
-        expectUserError(cli(Map.of(), "generate", "--model", mismatch.toString(), "--prompt", PROMPT, "--out", dir.resolve("m.wav").toString()),
+        expectUserError(Cli.process(Map.of(), "generate", "--model", mismatch.toString(), "--prompt", PROMPT, "--out", dir.resolve("m.wav").toString()),
                 "fc1.weight", "config.json");
     }
 
-    private static void expectUserError(Run r, String mention, String fix) {
+    private static void expectUserError(Cli.Run r, String mention, String fix) {
         assertEquals(1, r.code(), "expected a user error, got " + r.code() + ": " + r.err());
         String line = r.errLine();
         assertTrue(line.contains(mention) && line.contains(fix), "error should name '" + mention + "' and '" + fix + "': " + r.err());

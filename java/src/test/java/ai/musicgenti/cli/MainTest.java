@@ -2,32 +2,12 @@ package ai.musicgenti.cli;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MainTest {
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     static Path golden() {
         String env = System.getenv("MUSICGEN_TI_GOLDEN");
         return Path.of(env != null && !env.isBlank() ? env : System.getProperty("musicgen.golden.default", "../shared/golden"));
@@ -36,7 +16,7 @@ class MainTest {
     @Test
     void benchRunsOnAGivenConfigAndPrintsItsFigures() {
         String config = golden().resolve("musicgen_50hz/config.json").toString();
-        Run r = run("bench", "--shape", config, "--steps", "6", "--warmup", "1", "--window", "8", "--train-steps", "1", "--device", "cpu");
+        Cli.Run r = Cli.run("bench", "--shape", config, "--steps", "6", "--warmup", "1", "--window", "8", "--train-steps", "1", "--device", "cpu");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().matches("(?s).*decode +6 steps.* [0-9.]+ steps/s.*real-time factor [0-9.]+.*"), r.out());
         assertTrue(r.out().matches("(?s).*train +batch 1 x 8 frames.* [0-9.]+ steps/s.*peak resident [0-9.]+ GB.*"), r.out());
@@ -45,7 +25,7 @@ class MainTest {
     @Test
     void benchGenerateRunsOnRealWeightsAlone() {
         String model = golden().resolve("musicgen_50hz").toString();
-        Run r = run("bench", "generate", "--model", model, "--steps", "6", "--warmup", "1");
+        Cli.Run r = Cli.run("bench", "generate", "--model", model, "--steps", "6", "--warmup", "1");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("musicgen_50hz weights") && r.out().matches("(?s).*decode +6 steps.*real-time factor [0-9.]+.*"), r.out());
         assertTrue(!r.out().contains("train "), r.out());
@@ -53,23 +33,23 @@ class MainTest {
 
     @Test
     void userErrorsAreOneLineAndExitOne() {
-        Run device = run("bench", "--device", "tpu");
+        Cli.Run device = Cli.run("bench", "--device", "tpu");
         assertEquals(1, device.code());
         assertEquals(1, device.err().strip().lines().count(), device.err());
         assertTrue(device.err().contains("--device tpu") && device.err().contains("use auto, cpu, cuda"), device.err());
 
-        Run shape = run("bench", "--shape", "huge");
+        Cli.Run shape = Cli.run("bench", "--shape", "huge");
         assertEquals(1, shape.code());
         assertTrue(shape.err().contains("--shape huge"), shape.err());
 
-        Run flag = run("bench", "--no-such-flag");
+        Cli.Run flag = Cli.run("bench", "--no-such-flag");
         assertEquals(1, flag.code());
     }
 
     @Test
     void everyCommandHasHelp() {
-        assertEquals(0, run("--help").code());
-        Run bench = run("bench", "--help");
+        assertEquals(0, Cli.run("--help").code());
+        Cli.Run bench = Cli.run("bench", "--help");
         assertEquals(0, bench.code());
         assertTrue(bench.out().contains("--steps"), bench.out());
     }

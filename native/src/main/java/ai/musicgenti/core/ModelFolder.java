@@ -38,7 +38,8 @@ public final class ModelFolder implements AutoCloseable {
     public static JsonNode readJson(Path file, boolean required) {
         if (!Files.exists(file)) {
             if (!required) return MissingNode.getInstance();
-            throw new BadInputException(file + ": missing; a model folder needs config.json beside its weights");
+            throw new BadInputException(file + ": missing; a model folder needs its " + file.getFileName()
+                    + " beside its weights (download the whole checkpoint again)");
         }
         try {
             JsonNode node = JSON.readTree(file.toFile());

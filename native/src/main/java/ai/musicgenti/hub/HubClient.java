@@ -16,13 +16,14 @@ import java.util.regex.Pattern;
 
 /**
  * Finds the model folder that {@code --model} names: a local folder as it is, or a hub repo
- * ({@code org/name[@revision]}) downloaded into the shared Hugging Face cache. Only what MusicGen needs is fetched:
- * the configs, the tokenizer files and the safetensors weights (one file or the shards of an index).
+ * ({@code org/name[@revision]}) downloaded into the shared Hugging Face cache. Only what the models need is fetched:
+ * the configs (CLAP's feature extractor config too), the tokenizer files and the safetensors weights (one file or the
+ * shards of an index).
  */
 public final class HubClient {
     static final String CONFIG = "config.json";
     static final List<String> OPTIONAL = List.of("generation_config.json", "tokenizer.json", "tokenizer_config.json",
-            "special_tokens_map.json", "spiece.model");
+            "special_tokens_map.json", "spiece.model", "preprocessor_config.json");
     static final String WEIGHTS = "model.safetensors";
     static final String INDEX = "model.safetensors.index.json";
     private static final Pattern SHARD = Pattern.compile("[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\\.safetensors");

@@ -44,6 +44,7 @@ public final class FakeHub implements AutoCloseable {
     private final Set<String> corrupted = ConcurrentHashMap.newKeySet();
     private final Set<String> oldNames = ConcurrentHashMap.newKeySet();
     private final HttpServer server;
+    private final String repo;
     private volatile String requiredToken;
     private volatile boolean ignoreRange;
     private volatile long stallMillis;
@@ -52,13 +53,20 @@ public final class FakeHub implements AutoCloseable {
         this(golden());
     }
 
-    /** Serves a golden MusicGen case folder (its weights.safetensors as model.safetensors). */
+    /** Serves a golden MusicGen case folder as {@link #REPO}. */
     public FakeHub(Path golden) throws IOException {
-        for (String f : List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                "special_tokens_map.json", "spiece.model")) {
-            files.put(f, Files.readAllBytes(golden.resolve(f)));
+        this(golden, REPO);
+    }
+
+    /** Serves every file of a golden case folder as {@code repo} (its weights.safetensors as model.safetensors). */
+    public FakeHub(Path folder, String repo) throws IOException {
+        this.repo = repo;
+        try (var list = Files.list(folder)) {
+            for (Path f : list.filter(Files::isRegularFile).toList()) {
+                String name = f.getFileName().toString();
+                files.put(name.equals("weights.safetensors") ? "model.safetensors" : name, Files.readAllBytes(f));
+            }
         }
-        files.put("model.safetensors", Files.readAllBytes(golden.resolve("weights.safetensors")));
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", this::handle);
         server.start();
@@ -147,13 +155,13 @@ public final class FakeHub implements AutoCloseable {
                 error(ex, 404, "RepoNotFound");
                 return;
             }
-            String repo = m.group(1);
+            String asked = m.group(1);
             String revision = URLDecoder.decode(m.group(2), StandardCharsets.UTF_8);
             String file = URLDecoder.decode(m.group(3), StandardCharsets.UTF_8);
-            if (oldNames.contains(repo)) {
-                ex.getResponseHeaders().set("Location", "/" + REPO + "/resolve/" + m.group(2) + "/" + m.group(3));
+            if (oldNames.contains(asked)) {
+                ex.getResponseHeaders().set("Location", "/" + repo + "/resolve/" + m.group(2) + "/" + m.group(3));
                 ex.sendResponseHeaders(307, -1);
-            } else if (!repo.equals(REPO)) {
+            } else if (!asked.equals(repo)) {
                 error(ex, 401, "RepoNotFound"); // the hub hides whether a repo exists from anonymous users
             } else if (requiredToken != null && !("Bearer " + requiredToken).equals(auth)) {
                 error(ex, 401, "GatedRepo");

@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class HubClientTest {
     private static final Set<String> SERVED = Set.of("config.json", "generation_config.json", "tokenizer.json",
-            "tokenizer_config.json", "special_tokens_map.json", "spiece.model", "model.safetensors");
+            "tokenizer_config.json", "special_tokens_map.json", "spiece.model", "preprocessor_config.json", "model.safetensors");
 
     @TempDir
     Path cache;
@@ -38,6 +38,9 @@ class HubClientTest {
     @BeforeEach
     void start() throws IOException {
         hub = new FakeHub();
+        // as facebook/musicgen-small has: its processor's audio feature extractor config
+        hub.put("preprocessor_config.json", "{\"feature_extractor_type\": \"EncodecFeatureExtractor\", \"sampling_rate\": 32000}"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     @AfterEach
