@@ -1,20 +1,15 @@
 package ai.musicgenti.eval;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Caches;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.Map;
 
 /**
@@ -31,7 +26,7 @@ public abstract class AudioEmbedder implements AutoCloseable {
     /** The file's embeddings [rows, dim]: from the cache when this content was embedded before. */
     public final float[][] embed(Path audio) throws IOException {
         if (!Files.isRegularFile(audio)) throw new BadInputException(audio + ": no such audio file; check the path");
-        Path cached = cacheDir.resolve(sha256(Files.newInputStream(audio)) + ".safetensors");
+        Path cached = cacheDir.resolve(Caches.sha256(audio) + ".safetensors");
         if (Files.exists(cached)) {
             Tensor t = Safetensors.readAll(cached).get("embeddings");
             if (t != null) return rows(t);
@@ -53,17 +48,17 @@ public abstract class AudioEmbedder implements AutoCloseable {
     public abstract String describeRows();
 
     /**
-     * A short key of a model's weights file, naming its cache folder. A hub download is a link to
-     * {@code blobs/<sha256>} (checked at download), so its name is the key; other files are hashed.
+     * A short key of a model's weights file (its safetensors, else its pytorch_model.bin), naming its cache folder.
+     * A hub download is a link to {@code blobs/<sha256>}, so its name is the key; other files are hashed.
      */
     protected static String weightsKey(Path dir) throws IOException {
+        Path weights;
         try (var files = Files.list(dir)) {
-            Path weights = files.filter(p -> p.toString().endsWith(".safetensors") && !p.getFileName().toString().equals("io.safetensors"))
-                    .sorted().findFirst().orElseThrow(() -> new BadInputException(dir + ": no .safetensors weights"));
-            String blob = weights.toRealPath().getFileName().toString();
-            String sha = blob.matches("[0-9a-f]{64}") ? blob : sha256(Files.newInputStream(weights));
-            return sha.substring(0, 16);
+            weights = files.filter(p -> p.toString().endsWith(".safetensors") && !p.getFileName().toString().equals("io.safetensors"))
+                    .sorted().findFirst().orElse(dir.resolve("pytorch_model.bin"));
         }
+        if (!Files.exists(weights)) throw new BadInputException(dir + ": no .safetensors weights and no pytorch_model.bin");
+        return Caches.contentSha256(weights).substring(0, 16);
     }
 
     protected static float[][] rows(Tensor t) {
@@ -78,14 +73,5 @@ public abstract class AudioEmbedder implements AutoCloseable {
         float[] out = new float[rows.length * rows[0].length];
         for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, out, i * rows[0].length, rows[0].length);
         return out;
-    }
-
-    static String sha256(InputStream in) throws IOException {
-        try (DigestInputStream d = new DigestInputStream(in, MessageDigest.getInstance("SHA-256"))) {
-            d.transferTo(OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(d.getMessageDigest().digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK lacks SHA-256", e);
-        }
     }
 }

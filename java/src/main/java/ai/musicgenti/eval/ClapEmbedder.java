@@ -3,6 +3,7 @@ package ai.musicgenti.eval;
 import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.audio.ClapFeatures;
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Caches;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Weights;
@@ -51,7 +52,7 @@ public final class ClapEmbedder extends AudioEmbedder {
 
     /** Where embeddings are cached unless a command says otherwise. */
     public static Path defaultCache() {
-        return Path.of(System.getProperty("user.home"), ".cache", "musicgen-ti", "embeddings");
+        return Caches.root().resolve("embeddings");
     }
 
     /** A CLAP checkpoint by hub id or folder (downloaded when needed); {@code cache} null = {@link #defaultCache()}. */

@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * A Hugging Face model folder: {@code config.json}, the safetensors weights and optionally
+ * A Hugging Face model folder: {@code config.json}, the weights (safetensors, or a {@code pytorch_model.bin}) and optionally
  * {@code generation_config.json}. Configs are in HF's diff format (keys equal to the class defaults omitted); each
  * model's config record fills the defaults itself.
  */
@@ -28,7 +28,7 @@ public final class ModelFolder implements AutoCloseable {
 
     public static ModelFolder open(Path dir) {
         if (!Files.isDirectory(dir)) {
-            throw new BadInputException(dir + ": not a folder; point it at a folder with config.json and model.safetensors");
+            throw new BadInputException(dir + ": not a folder; point it at a folder with config.json and its weights (model.safetensors or pytorch_model.bin)");
         }
         JsonNode config = readJson(dir.resolve("config.json"), true);
         return new ModelFolder(dir, config, WeightStore.open(dir));

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -24,6 +25,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * A safetensors file: an 8-byte little-endian header length, a JSON header, then raw little-endian data.
@@ -189,28 +191,46 @@ public final class Safetensors implements AutoCloseable {
         }
     }
 
+    /** What a header says of a tensor before its bytes: enough to write a file one tensor at a time. */
+    public record Layout(Dtype dtype, long[] shape) {
+        public long nbytes() {
+            long n = dtype.bytes;
+            for (long s : shape) n = Math.multiplyExact(n, s);
+            return n;
+        }
+    }
+
     /**
      * Writes tensors (any device, any supported dtype) with optional string metadata. The file appears whole or
      * not at all: it is written beside the target and moved over it atomically.
      */
     public static void write(Path target, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
-        Map<String, Tensor> sorted = new TreeMap<>(tensors);
-        Map<String, Tensor> cpu = new LinkedHashMap<>();
+        Map<String, Layout> layouts = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> layouts.put(name, new Layout(Dtype.of(t.scalar_type()), t.shape())));
+        write(target, layouts, tensors::get, metadata);
+    }
+
+    /**
+     * As {@link #write(Path, Map, Map)}, asking {@code tensors} for each tensor only when its bytes are due and
+     * freeing it right after, so that a checkpoint is converted with one tensor in memory rather than all of them.
+     * Each tensor must have the dtype and shape its layout announced.
+     */
+    public static void write(Path target, Map<String, Layout> layouts, Function<String, Tensor> tensors,
+                             Map<String, String> metadata) throws IOException {
+        Map<String, Layout> sorted = new TreeMap<>(layouts);
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode m = header.putObject("__metadata__");
             metadata.forEach(m::put);
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
-            Tensor t = e.getValue().detach().to(new org.bytedeco.pytorch.Device("cpu"), e.getValue().scalar_type()).contiguous();
-            cpu.put(e.getKey(), t);
+        for (Map.Entry<String, Layout> e : sorted.entrySet()) {
             ObjectNode node = header.putObject(e.getKey());
-            node.put("dtype", Dtype.of(t.scalar_type()).name());
+            node.put("dtype", e.getValue().dtype().name());
             var shape = node.putArray("shape");
-            for (long s : t.shape()) shape.add(s);
-            node.putArray("data_offsets").add(offset).add(offset + t.nbytes());
-            offset += t.nbytes();
+            for (long s : e.getValue().shape()) shape.add(s);
+            node.putArray("data_offsets").add(offset).add(offset + e.getValue().nbytes());
+            offset += e.getValue().nbytes();
         }
         byte[] json = JSON.writeValueAsBytes(header);
         int padded = (json.length + 7) / 8 * 8;
@@ -220,9 +240,16 @@ public final class Safetensors implements AutoCloseable {
         head.flip();
         AtomicFiles.write(target, ch -> {
             writeFully(ch, head);
-            for (Tensor t : cpu.values()) {
-                if (t.nbytes() == 0) continue;
-                try (BytePointer p = new BytePointer(t.data_ptr())) {
+            for (Map.Entry<String, Layout> e : sorted.entrySet()) {
+                if (e.getValue().nbytes() == 0) continue;
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor given = tensors.apply(e.getKey());
+                    Tensor t = given.detach().to(new org.bytedeco.pytorch.Device("cpu"), given.scalar_type()).contiguous();
+                    if (Dtype.of(t.scalar_type()) != e.getValue().dtype() || !Arrays.equals(t.shape(), e.getValue().shape())) {
+                        throw new IllegalStateException(e.getKey() + " is " + Dtype.of(t.scalar_type()) + " " + Arrays.toString(t.shape())
+                                + ", not the announced " + e.getValue().dtype() + " " + Arrays.toString(e.getValue().shape()));
+                    }
+                    BytePointer p = new BytePointer(t.data_ptr());
                     p.capacity(t.nbytes());
                     writeFully(ch, p.asByteBuffer());
                 }

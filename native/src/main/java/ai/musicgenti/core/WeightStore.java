@@ -16,9 +16,12 @@ import java.util.stream.Stream;
 
 /**
  * Every tensor of a checkpoint by its Hugging Face name: one safetensors file, or the shards that a
- * {@code model.safetensors.index.json} lists. Tensors are read lazily from memory-mapped files.
+ * {@code model.safetensors.index.json} lists, or a {@code pytorch_model.bin} converted once to safetensors (see
+ * {@link TorchCheckpoint}). Tensors are read lazily from memory-mapped files.
  */
 public final class WeightStore implements AutoCloseable {
+    private static final String TORCH_BIN = "pytorch_model.bin";
+
     private final Map<String, Safetensors> byName;
     private final List<Safetensors> files;
 
@@ -29,13 +32,16 @@ public final class WeightStore implements AutoCloseable {
 
     /**
      * Opens a weights file, or finds the weights in a model folder: {@code model.safetensors.index.json} (sharded),
-     * else {@code model.safetensors}, else the folder's only {@code *.safetensors} file.
+     * else {@code model.safetensors}, else the folder's only {@code *.safetensors} file, else {@code pytorch_model.bin}.
+     * A {@code .bin} is read through its safetensors conversion in {@link Caches#root()}{@code /converted}.
      */
     public static WeightStore open(Path fileOrFolder) {
         if (!Files.exists(fileOrFolder)) {
             throw new BadInputException(fileOrFolder + ": no such file or folder; check the model path");
         }
-        if (!Files.isDirectory(fileOrFolder)) return of(List.of(fileOrFolder));
+        if (!Files.isDirectory(fileOrFolder)) {
+            return of(List.of(fileOrFolder.getFileName().toString().endsWith(".bin") ? converted(fileOrFolder) : fileOrFolder));
+        }
         Path index = fileOrFolder.resolve("model.safetensors.index.json");
         if (Files.exists(index)) return sharded(index);
         Path single = fileOrFolder.resolve("model.safetensors");
@@ -47,12 +53,22 @@ public final class WeightStore implements AutoCloseable {
         } catch (IOException e) {
             throw new BadInputException(fileOrFolder + ": cannot list the folder (" + e.getMessage() + ")");
         }
+        Path bin = fileOrFolder.resolve(TORCH_BIN);
+        if (found.isEmpty() && Files.exists(bin)) return of(List.of(converted(bin)));
+        if (found.isEmpty() && Files.exists(fileOrFolder.resolve(TORCH_BIN + ".index.json"))) {
+            throw new BadInputException(fileOrFolder + ": holds a sharded pytorch_model.bin, which musicgen-ti does not read; "
+                    + "use the checkpoint's safetensors variant (transformers' save_pretrained(..., safe_serialization=True) writes one)");
+        }
         if (found.size() != 1) {
-            throw new BadInputException(fileOrFolder + ": expected model.safetensors or model.safetensors.index.json"
-                    + (found.isEmpty() ? ", found no .safetensors file" : ", found several: " + found)
-                    + "; point --model at a Hugging Face MusicGen folder");
+            throw new BadInputException(fileOrFolder + ": expected model.safetensors, model.safetensors.index.json or " + TORCH_BIN
+                    + (found.isEmpty() ? ", found none of them" : ", found several .safetensors files: " + found)
+                    + "; point --model at a Hugging Face model folder");
         }
         return of(found);
+    }
+
+    private static Path converted(Path bin) {
+        return TorchCheckpoint.cachedSafetensors(bin, Caches.root().resolve("converted"));
     }
 
     private static WeightStore sharded(Path index) {

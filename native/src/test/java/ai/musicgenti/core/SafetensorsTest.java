@@ -51,6 +51,21 @@ class SafetensorsTest {
     }
 
     @Test
+    void streamedWritesCheckEachTensorAndLeaveNothingWhenOneFails() throws IOException {
+        Path file = dir.resolve("streamed.safetensors");
+        Map<String, Safetensors.Layout> layouts = Map.of("a", new Safetensors.Layout(Dtype.F32, new long[]{2}),
+                "b", new Safetensors.Layout(Dtype.I64, new long[]{1, 2}));
+        Safetensors.write(file, layouts, name -> name.equals("a") ? Tensors.floats(new float[]{1, 2}, 2) : Tensors.longs(new long[]{3, 4}, 1, 2), null);
+        assertArrayEquals(new long[]{3, 4}, Tensors.toLongs(Safetensors.readAll(file).get("b")));
+
+        Path broken = dir.resolve("broken.safetensors");
+        // the second tensor is not what the header announced: the write stops, and no file appears
+        assertThrows(IllegalStateException.class, () -> Safetensors.write(broken, layouts, name -> Tensors.floats(new float[]{1, 2}, 2), null));
+        assertFalse(Files.exists(broken));
+        assertFalse(Files.list(dir).anyMatch(p -> p.getFileName().toString().endsWith(".part")), "no temp file left");
+    }
+
+    @Test
     void readsFilesWrittenByOtherTools() throws IOException {
         // the golden weights were written by PyTorch's safetensors; the header keys are sorted, data 8-byte aligned
         Path golden = ai.musicgenti.golden.Golden.root().resolve("encodec/weights.safetensors");
