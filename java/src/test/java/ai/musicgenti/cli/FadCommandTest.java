@@ -2,6 +2,7 @@ package ai.musicgenti.cli;
 
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.TorchBins;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.hub.FakeHub;
@@ -117,6 +118,22 @@ class FadCommandTest {
             assertEquals(0, viaHub.code(), viaHub.err());
             assertEquals(r.out().lines().findFirst().orElseThrow().replace(clap.toString(), "laion/tiny-clap"),
                     viaHub.out().lines().findFirst().orElseThrow());
+        }
+        // laion/larger_clap_music, the default, has only a pytorch_model.bin: a repo like it gives the same scores
+        Path binOnly = Files.createDirectories(dir.resolve("clap-bin"));
+        for (String f : List.of("config.json", "preprocessor_config.json", "tokenizer.json")) Files.copy(clap.resolve(f), binOnly.resolve(f));
+        TorchBins.clapAudioBin(binOnly.resolve("pytorch_model.bin"));
+        try (FakeHub hub = new FakeHub(binOnly, "laion/tiny-clap-bin")) {
+            Cli.Run viaBin = Cli.process(Map.of("HF_HUB_CACHE", dir.resolve("hf").toString(), "HF_ENDPOINT", hub.endpoint(),
+                            "MUSICGEN_TI_CACHE", dir.resolve("musicgen-ti").toString()),
+                    "clap-score", tones.toString(), "--text", texts.get(0), "--clap", "laion/tiny-clap-bin",
+                    "--cache", dir.resolve("cache4").toString(), "--device", "cpu");
+            assertEquals(0, viaBin.code(), viaBin.err());
+            assertEquals(r.out().lines().findFirst().orElseThrow().replace(clap.toString(), "laion/tiny-clap-bin"),
+                    viaBin.out().lines().findFirst().orElseThrow());
+            try (var converted = Files.list(dir.resolve("musicgen-ti/converted"))) {
+                assertEquals(1, converted.filter(p -> p.toString().endsWith(".safetensors")).count(), "converted once into the cache");
+            }
         }
         Cli.Run missing = Cli.run("clap-score", dir.resolve("nope").toString(), "--text", "x", "--clap", clap.toString());
         assertEquals(1, missing.code());

@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
 /**
  * Finds the model folder that {@code --model} names: a local folder as it is, or a hub repo
  * ({@code org/name[@revision]}) downloaded into the shared Hugging Face cache. Only what the models need is fetched:
- * the configs (CLAP's feature extractor config too), the tokenizer files and the safetensors weights (one file or the
- * shards of an index).
+ * the configs (CLAP's feature extractor config too), the tokenizer files and the weights: safetensors (one file or the
+ * shards of an index), else {@code pytorch_model.bin}, which {@link ai.musicgenti.core.WeightStore} converts.
  */
 public final class HubClient {
     static final String CONFIG = "config.json";
@@ -26,6 +26,7 @@ public final class HubClient {
             "special_tokens_map.json", "spiece.model", "preprocessor_config.json");
     static final String WEIGHTS = "model.safetensors";
     static final String INDEX = "model.safetensors.index.json";
+    static final String BIN = "pytorch_model.bin";
     private static final Pattern SHARD = Pattern.compile("[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\\.safetensors");
 
     private final HubConfig config;
@@ -70,7 +71,7 @@ public final class HubClient {
             if (!commit.equals(id.revision())) cache.writeRef(id.revision(), commit);
             // the commit pins every later request, so all files come from one consistent state of the repo
             fetchFile(cache, id, commit, CONFIG, configMeta, progress);
-            for (String file : OPTIONAL) fetchOptional(cache, id, commit, file, progress);
+            for (String file : OPTIONAL) fetchIfPresent(cache, id, commit, file, progress);
             fetchWeights(cache, id, commit, progress);
             return cachedModel(cache, id, commit);
         } catch (HubHttp.Unreachable e) {
@@ -84,36 +85,36 @@ public final class HubClient {
         return fromCache(new HubCache(config.cacheDir(), id), id);
     }
 
-    private void fetchOptional(HubCache cache, ModelId id, String commit, String file, ProgressListener progress)
+    /** Downloads a file unless the cache has it; false when the hub says (now or before) that it does not exist. */
+    private boolean fetchIfPresent(HubCache cache, ModelId id, String commit, String file, ProgressListener progress)
             throws HubHttp.Unreachable {
-        if (cache.has(commit, file) || cache.knownMissing(commit, file)) return;
+        if (cache.has(commit, file)) return true;
+        if (cache.knownMissing(commit, file)) return false;
         Optional<HubHttp.FileMeta> meta = http.head(id, commit, file);
-        if (meta.isPresent()) fetchFile(cache, id, commit, file, meta.get(), progress);
-        else cache.markMissing(commit, file);
+        if (meta.isEmpty()) {
+            cache.markMissing(commit, file);
+            return false;
+        }
+        fetchFile(cache, id, commit, file, meta.get(), progress);
+        return true;
     }
 
     private void fetchWeights(HubCache cache, ModelId id, String commit, ProgressListener progress) throws HubHttp.Unreachable {
-        if (cache.has(commit, WEIGHTS)) return;
-        if (!cache.knownMissing(commit, WEIGHTS)) {
-            Optional<HubHttp.FileMeta> single = http.head(id, commit, WEIGHTS);
-            if (single.isPresent()) {
-                fetchFile(cache, id, commit, WEIGHTS, single.get(), progress);
-                return;
+        if (fetchIfPresent(cache, id, commit, WEIGHTS, progress)) return;
+        if (fetchIfPresent(cache, id, commit, INDEX, progress)) {
+            for (String shard : shards(cache.snapshot(commit).resolve(INDEX))) {
+                if (cache.has(commit, shard)) continue;
+                HubHttp.FileMeta meta = http.head(id, commit, shard).orElseThrow(() -> new BadInputException(
+                        id + ": " + INDEX + " lists " + shard + " but the repo has no such file; ask the repo's owners to fix it"));
+                fetchFile(cache, id, commit, shard, meta, progress);
             }
-            cache.markMissing(commit, WEIGHTS);
+            return;
         }
-        if (!cache.has(commit, INDEX)) {
-            HubHttp.FileMeta index = http.head(id, commit, INDEX).orElseThrow(() -> new BadInputException(id
-                    + " has no model.safetensors or model.safetensors.index.json; musicgen-ti reads safetensors weights only "
-                    + "(convert pytorch_model.bin with transformers' save_pretrained(..., safe_serialization=True))"));
-            fetchFile(cache, id, commit, INDEX, index, progress);
-        }
-        for (String shard : shards(cache.snapshot(commit).resolve(INDEX))) {
-            if (cache.has(commit, shard)) continue;
-            HubHttp.FileMeta meta = http.head(id, commit, shard).orElseThrow(() -> new BadInputException(
-                    id + ": " + INDEX + " lists " + shard + " but the repo has no such file; ask the repo's owners to fix it"));
-            fetchFile(cache, id, commit, shard, meta, progress);
-        }
+        // older repos, laion/larger_clap_music among them, have only the pickled PyTorch weights
+        if (fetchIfPresent(cache, id, commit, BIN, progress)) return;
+        throw new BadInputException(id + " has no " + WEIGHTS + ", " + INDEX + " or " + BIN + "; musicgen-ti reads these "
+                + "(not sharded pytorch_model-*.bin): pick a revision that has one, or convert the weights with transformers' "
+                + "save_pretrained(..., safe_serialization=True)");
     }
 
     private void fetchFile(HubCache cache, ModelId id, String commit, String file, HubHttp.FileMeta meta, ProgressListener progress) {
@@ -137,7 +138,8 @@ public final class HubClient {
 
     private static boolean hasWeights(HubCache cache, String commit) {
         if (cache.has(commit, WEIGHTS)) return true;
-        return cache.has(commit, INDEX) && shards(cache.snapshot(commit).resolve(INDEX)).stream().allMatch(s -> cache.has(commit, s));
+        if (cache.has(commit, INDEX)) return shards(cache.snapshot(commit).resolve(INDEX)).stream().allMatch(s -> cache.has(commit, s));
+        return cache.has(commit, BIN);
     }
 
     /** The shard files an index names; a name that could leave the snapshot folder is refused. */

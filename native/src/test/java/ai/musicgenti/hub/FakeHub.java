@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 /**
  * A loopback stand-in for the hub's resolve endpoint that serves the golden MusicGen folder as
  * {@value #REPO}. Like huggingface.co it answers small files directly with a quoted git-sha1 ETag, and
- * {@code .safetensors} (LFS) files with a 302 to a CDN path plus {@code X-Linked-Etag} (the sha256) and
+ * {@code .safetensors} and {@code .bin} (LFS) files with a 302 to a CDN path plus {@code X-Linked-Etag} (the sha256) and
  * {@code X-Linked-Size}; it honours {@code Range}, and reports errors with {@code X-Error-Code}.
  */
 public final class FakeHub implements AutoCloseable {
@@ -172,7 +172,7 @@ public final class FakeHub implements AutoCloseable {
                 byte[] body = files.get(file);
                 if (body == null) {
                     error(ex, 404, "EntryNotFound");
-                } else if (file.endsWith(".safetensors")) {
+                } else if (lfs(file)) {
                     String sha = sha256(body);
                     String pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + sha + "\nsize " + body.length + "\n";
                     ex.getResponseHeaders().set("ETag", "\"" + gitSha1(pointer.getBytes(StandardCharsets.UTF_8)) + "\"");
@@ -191,7 +191,7 @@ public final class FakeHub implements AutoCloseable {
         byte[] real = files.get(name);
         byte[] body = real.clone();
         if (corrupted.contains(name)) body[body.length / 2] ^= 1;
-        ex.getResponseHeaders().set("ETag", "\"" + (name.endsWith(".safetensors") ? sha256(real) : gitSha1(real)) + "\"");
+        ex.getResponseHeaders().set("ETag", "\"" + (lfs(name) ? sha256(real) : gitSha1(real)) + "\"");
         ex.getResponseHeaders().set("Accept-Ranges", "bytes");
         int status = 200;
         int from = 0;
@@ -214,7 +214,7 @@ public final class FakeHub implements AutoCloseable {
         }
         ex.sendResponseHeaders(status, length);
         try (OutputStream out = ex.getResponseBody()) {
-            if (stallMillis > 0 && name.endsWith(".safetensors") && length > 1) {
+            if (stallMillis > 0 && lfs(name) && length > 1) {
                 out.write(body, from, length / 2);
                 out.flush();
                 try {
@@ -227,6 +227,11 @@ public final class FakeHub implements AutoCloseable {
                 out.write(body, from, length);
             }
         }
+    }
+
+    /** The hub keeps weights in LFS, as these extensions are in a new repo's .gitattributes. */
+    private static boolean lfs(String name) {
+        return name.endsWith(".safetensors") || name.endsWith(".bin");
     }
 
     private String lfsName(String sha) {

@@ -1,7 +1,12 @@
 package ai.musicgenti.hub;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Caches;
 import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.core.Safetensors;
+import ai.musicgenti.core.TorchBins;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -288,12 +294,40 @@ class HubClientTest {
         assertEquals(List.of(), hub.requests);
     }
 
+    /** Older repos (laion/larger_clap_music) have only pytorch_model.bin: it is downloaded like safetensors and converted. */
     @Test
-    void pytorchOnlyReposAreRefused() {
-        hub.put("pytorch_model.bin", hub.file("model.safetensors"));
+    void pytorchOnlyReposAreDownloadedAndConverted() throws IOException {
+        byte[] bin = Files.readAllBytes(TorchBins.fixture("tensors.bin"));
+        hub.put("pytorch_model.bin", bin);
+        hub.remove("model.safetensors");
+        Path dir = client().resolveModel(REPO, ProgressListener.NONE);
+        Path blob = repoDir().resolve("blobs").resolve(FakeHub.sha256(bin));
+        assertEquals(blob.toRealPath(), dir.resolve("pytorch_model.bin").toRealPath(), "an LFS blob named by its sha256");
+        assertTrue(hub.requests("GET").stream().anyMatch(r -> r.path().equals("/cdn/" + FakeHub.sha256(bin))), "fetched from the CDN");
+        for (String absent : List.of("model.safetensors", "model.safetensors.index.json")) {
+            assertTrue(Files.exists(repoDir().resolve(".no_exist").resolve(COMMIT).resolve(absent)), absent);
+        }
+        Map<String, Tensor> expected = Safetensors.readAll(TorchBins.fixture("tensors.expected.safetensors"));
+        try (ModelFolder folder = ModelFolder.open(dir)) {
+            assertEquals(expected.keySet(), folder.store().names());
+            expected.forEach((name, t) -> assertTrue(torch.equal(t, folder.store().tensor(name)), name));
+            assertEquals(Caches.root().resolve("converted").resolve(FakeHub.sha256(bin) + ".safetensors"),
+                    folder.store().source("dtype.f32"), "converted once, keyed by the blob's name");
+        }
+        hub.requests.clear();
+        client().resolveModel(REPO, ProgressListener.NONE);
+        assertEquals(1, hub.requests.size(), "only the commit check: the cache is complete with a .bin");
+        hub.requests.clear();
+        assertEquals(dir, client(null, true).resolveModel(REPO, ProgressListener.NONE));
+        assertEquals(List.of(), hub.requests, "offline, the cached .bin is the weights");
+    }
+
+    @Test
+    void reposWithoutWeightsAreRefusedNamingWhatWasLookedFor() {
         hub.remove("model.safetensors");
         BadInputException e = assertThrows(BadInputException.class, () -> client().resolveModel(REPO, ProgressListener.NONE));
-        assertTrue(e.getMessage().contains("safetensors weights only") && e.getMessage().contains("pytorch_model.bin"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(REPO + " has no model.safetensors, model.safetensors.index.json or pytorch_model.bin"),
+                e.getMessage());
     }
 
     @Test
