@@ -116,7 +116,8 @@ final class EvalCommand implements Callable<Integer> {
             MusicGen model = MusicGen.load(folder, compute);
             try (ClapEmbedder embedder = ClapEmbedder.open(clap, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar())) {
                 Frechet.Stats bg = background == null ? null : ConceptEvaluator.background(background, embedder, clap, System.err);
-                ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, data, templates, settings, bg, described, System.err);
+                ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, data, templates, settings, bg, described, System.err)
+                        .onGenerationSteps(steps -> new StepProgress(System.err, steps));
                 System.err.printf(Locale.ROOT, "eval %s on %s: %d concept(s) x %d clip(s) of %.1f s, seed %d; %s%n", stem, compute,
                         concepts.tokenCounts().size(), perConcept, duration, seed, ConceptEvaluator.WINDOWING);
                 List<ConceptEvaluator.ConceptResult> results = evaluator.evaluate(concepts, outDir, others);

@@ -171,7 +171,8 @@ final class TrainCommand implements Callable<Integer> {
         PreparedDataset prepared = PreparedDataset.open(dataset);
         ClapEmbedder embedder = ClapEmbedder.open(clapId, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
         ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null,
-                prepared.descriptions(), System.err);
+                prepared.descriptions(), System.err)
+                        .onGenerationSteps(steps -> new StepProgress(System.err, steps));
         Map<String, String> config = new LinkedHashMap<>();
         config.put("every", Integer.toString(every));
         config.put("clips", Integer.toString(clips));

@@ -82,6 +82,7 @@ public final class ConceptEvaluator {
     private final Frechet.Reference background;
     private final Map<String, String> descriptions;
     private final Map<String, float[]> textEmbeddings = new LinkedHashMap<>();
+    private java.util.function.IntFunction<Generator.StepListener> stepProgress = steps -> null;
     private final Map<String, float[][]> referenceCache = new LinkedHashMap<>();
 
     /**
@@ -112,6 +113,12 @@ public final class ConceptEvaluator {
             for (int i = 0; i < rows.length; i++) textEmbeddings.put(names.get(i), rows[i]);
         }
         this.log = log;
+    }
+
+    /** Reports each generation batch's decode steps (a progress bar): called with the batch's step count. */
+    public ConceptEvaluator onGenerationSteps(java.util.function.IntFunction<Generator.StepListener> progress) {
+        this.stepProgress = progress;
+        return this;
     }
 
     public Settings settings() {
@@ -224,7 +231,8 @@ public final class ConceptEvaluator {
             NoGradGuard noGrad = new NoGradGuard();
             try (PointerScope scope = new PointerScope()) {
                 LearnedConcepts.Conditioning c = concepts.condition(model, tokenizer, rows);
-                MusicGen.Music music = model.generateMusicFromEmbeddings(c.inputsEmbeds(), c.attentionMask(), null, s, null);
+                MusicGen.Music music = model.generateMusicFromEmbeddings(c.inputsEmbeds(), c.attentionMask(), null, s,
+                        stepProgress.apply(maxNew));
                 for (int i = 0; i < rows.size(); i++) {
                     Path file = dir.resolve(String.format(Locale.ROOT, "%03d.wav", start + i));
                     Wav.write(file, music.audio(), i, rate, Wav.Options.DEFAULT);
