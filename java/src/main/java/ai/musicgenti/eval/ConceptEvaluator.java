@@ -155,10 +155,12 @@ public final class ConceptEvaluator {
             float[] text = textEmbeddings.get(concept);
             Map<String, SystemResult> systems = new LinkedHashMap<>();
             List<Path> generated = generate(concepts, concept, outDir.resolve(concept));
-            systems.put("musicgen-ti", score(concept, "musicgen-ti", embedAll(generated, concept), ref, refStats, train, valid, text));
+            systems.put("musicgen-ti", score(concept, "musicgen-ti", embedAll(generated, concept), settings.seconds(), ref, refStats,
+                    train, valid, text));
             for (var o : other.entrySet()) {
-                systems.put(o.getKey(), score(concept, o.getKey(), embedAll(otherClips(o.getValue(), concept), concept), ref, refStats,
-                        train, valid, text));
+                List<Path> clips = otherClips(o.getValue(), concept);
+                double seconds = clips.stream().mapToDouble(f -> AudioDecoder.probe(f).durationSeconds()).average().orElse(0);
+                systems.put(o.getKey(), score(concept, o.getKey(), embedAll(clips, concept), seconds, ref, refStats, train, valid, text));
             }
             results.add(new ConceptResult(concept, count(concept, dataset.train()), count(concept, dataset.valid()), all.length,
                     description, ClapEmbedder.score(text, all), systems));
@@ -166,10 +168,16 @@ public final class ConceptEvaluator {
         return results;
     }
 
-    private SystemResult score(String concept, String system, float[][] gen, Frechet.Reference ref, Frechet.Stats refStats,
+    private SystemResult score(String concept, String system, float[][] gen, double clipSeconds, Frechet.Reference ref, Frechet.Stats refStats,
                                float[][] train, float[][] valid, float[] text) {
         List<String> warnings = new ArrayList<>();
         refStats.warning().ifPresent(w -> warnings.add("reference " + w));
+        double fragmentSeconds = dataset.info().fragmentSeconds();
+        if (Math.abs(clipSeconds - fragmentSeconds) > 0.1 * fragmentSeconds) {
+            // CLAP repeat-pads anything shorter than its 10 s window, so different lengths give different windows
+            warnings.add(String.format(Locale.ROOT, "clips last %.1f s on average but the reference fragments %.1f s: the CLAP windows"
+                    + " differ in padding, so FAD also measures the length; compare clips of %.1f s", clipSeconds, fragmentSeconds, fragmentSeconds));
+        }
         double fad = Double.NaN, fadInf = Double.NaN, fadBackground = Double.NaN, kncc = Double.NaN, knco = Double.NaN;
         int k = Math.min(settings.k(), train.length);
         if (k < settings.k()) warnings.add("K lowered to " + k + ": only " + train.length + " training windows");

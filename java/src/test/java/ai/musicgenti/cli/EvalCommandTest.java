@@ -91,6 +91,9 @@ class EvalCommandTest {
                 }
                 assertTrue(s.path("warnings").toString().contains("rank-deficient"), "a few windows of 32-dim embeddings: " + s);
             }
+            // 0.3 s generated and 0.5 s baseline clips against 0.4 s fragments: the length mismatch is named
+            assertTrue(concept.path("systems").path("musicgen-ti").path("warnings").toString().contains("clips last 0.3 s on average but the reference fragments 0.4 s"), concept.toString());
+            assertTrue(concept.path("systems").path("baseline").path("warnings").toString().contains("clips last 0.5 s"), concept.toString());
             // FAD-inf needs 4 windows: the 4 generated clips have it, the baseline's 3 say why not
             assertTrue(Double.isFinite(concept.path("systems").path("musicgen-ti").path("fad_inf").asDouble(Double.NaN)), concept.toString());
             assertTrue(concept.path("systems").path("baseline").path("warnings").toString().contains("no FAD-inf"), concept.toString());
