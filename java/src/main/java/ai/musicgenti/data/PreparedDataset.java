@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -65,7 +66,7 @@ public final class PreparedDataset {
     }
 
     /** Each concept's text description, from metadata_concepts.json; empty when the dataset has none. */
-    public java.util.Map<String, String> descriptions() {
+    public Map<String, String> descriptions() {
         return ConceptDescriptions.of(dir);
     }
 

@@ -16,6 +16,7 @@ import org.bytedeco.javacpp.PointerScope;
 
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -114,7 +115,7 @@ public final class ClapEmbedder extends AudioEmbedder {
         if (textEncoder == null) {
             if (folder == null) throw new BadInputException("these CLAP weights come with no checkpoint folder, so no text tokenizer: load a CLAP checkpoint");
             Path tokenizerFile = folder.dir().resolve("tokenizer.json");
-            if (!java.nio.file.Files.isRegularFile(tokenizerFile)) {
+            if (!Files.isRegularFile(tokenizerFile)) {
                 throw new BadInputException(folder.dir() + " has no tokenizer.json for the CLAP text tower; give a complete CLAP"
                         + " checkpoint (e.g. " + DEFAULT_CLAP + ") or leave out the concept descriptions");
             }

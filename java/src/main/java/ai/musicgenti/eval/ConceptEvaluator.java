@@ -21,10 +21,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * Evaluates learned concepts the way the paper's tables do: for each concept, N clips generated from the validation
@@ -82,7 +84,7 @@ public final class ConceptEvaluator {
     private final Frechet.Reference background;
     private final Map<String, String> descriptions;
     private final Map<String, float[]> textEmbeddings = new LinkedHashMap<>();
-    private java.util.function.IntFunction<Generator.StepListener> stepProgress = steps -> null;
+    private IntFunction<Generator.StepListener> stepProgress = steps -> null;
     private final Map<String, float[][]> referenceCache = new LinkedHashMap<>();
 
     /**
@@ -116,7 +118,7 @@ public final class ConceptEvaluator {
     }
 
     /** Reports each generation batch's decode steps (a progress bar): called with the batch's step count. */
-    public ConceptEvaluator onGenerationSteps(java.util.function.IntFunction<Generator.StepListener> progress) {
+    public ConceptEvaluator onGenerationSteps(IntFunction<Generator.StepListener> progress) {
         this.stepProgress = progress;
         return this;
     }
@@ -279,7 +281,7 @@ public final class ConceptEvaluator {
     }
 
     private static float[][] concat(float[][] a, float[][] b) {
-        float[][] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        float[][] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
