@@ -5,6 +5,8 @@ import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.generate.Generator;
 import ai.musicgenti.golden.Golden;
+import ai.musicgenti.models.ClapAudioEncoder;
+import ai.musicgenti.models.ClapTextEncoder;
 import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.train.CodebookLoss;
@@ -71,5 +73,26 @@ class NativeMemoryTest {
             }
         }
         NativeUsage.now().assertNoGrowthSince(before, STEPS + " forward+backward steps", 48);
+    }
+
+    @Test
+    void thousandClapEmbeddingsDoNotGrow() throws Exception {
+        try (ModelFolder clap = ModelFolder.open(Golden.firstOfKind("clap_audio").dir())) {
+            ClapTextEncoder text = new ClapTextEncoder(ClapTextEncoder.Config.fromJson(clap.config()), clap.weights(Compute.cpu()));
+            ClapAudioEncoder audio = new ClapAudioEncoder(ClapAudioEncoder.Config.fromJson(clap.config()), clap.weights(Compute.cpu()));
+            Tensor ids = Tensors.longs(new long[]{0, 7, 9, 2, 0, 8, 2, 1}, 2, 4);
+            Tensor mask = ids.ne(new org.bytedeco.pytorch.Scalar(1L)).to(torch.ScalarType.Long);
+            // one short clip's features: the audio tower is far slower than the text tower, so it runs a tenth as often
+            Tensor features = torch.randn(1, 1, 101, audio.config().numMelBins());
+            NativeUsage before = null;
+            for (int i = -20; i < STEPS; i++) {
+                if (i == 0) before = NativeUsage.now();
+                try (PointerScope scope = new PointerScope()) {
+                    text.forward(ids, mask).embeds();
+                    if (i % 10 == 0) audio.forward(features).embeds();
+                }
+            }
+            NativeUsage.now().assertNoGrowthSince(before, STEPS + " CLAP text (and 100 audio) embeddings", 48);
+        }
     }
 }
