@@ -1,6 +1,7 @@
 package ai.musicgenti.audio;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.ConfigJson;
 import ai.musicgenti.core.Tensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.Tensor;
@@ -59,14 +60,14 @@ public final class ClapFeatures {
             if (json == null || !json.isObject()) {
                 throw new BadInputException("CLAP preprocessor config: expected a JSON object");
             }
-            int sr = integer(json, "sampling_rate", 48000);
-            int maxSamples = json.hasNonNull("nb_max_samples") ? integer(json, "nb_max_samples", 0)
-                    : integer(json, "max_length_s", 10) * sr;
+            int sr = ConfigJson.integer(json, "CLAP preprocessor config", 48000, "sampling_rate");
+            int maxSamples = json.hasNonNull("nb_max_samples") ? ConfigJson.integer(json, "CLAP preprocessor config", 0, "nb_max_samples")
+                    : ConfigJson.integer(json, "CLAP preprocessor config", 10, "max_length_s") * sr;
             JsonNode topDb = json.get("top_db");
             return new Config(
-                    integer(json, "feature_size", 64), sr,
-                    integer(json, "hop_length", 480),
-                    integer(json, "fft_window_size", 1024),
+                    ConfigJson.integer(json, "CLAP preprocessor config", 64, "feature_size"), sr,
+                    ConfigJson.integer(json, "CLAP preprocessor config", 480, "hop_length"),
+                    ConfigJson.integer(json, "CLAP preprocessor config", 1024, "fft_window_size"),
                     maxSamples,
                     json.path("frequency_min").asDouble(0),
                     json.path("frequency_max").asDouble(14000),
@@ -84,12 +85,6 @@ public final class ClapFeatures {
             return fftWindowSize / 2 + 1;
         }
 
-        private static int integer(JsonNode json, String key, int fallback) {
-            JsonNode v = json.get(key);
-            if (v == null || v.isNull()) return fallback;
-            if (!v.canConvertToInt()) throw new BadInputException("CLAP preprocessor config: " + key + " is not an integer: " + v);
-            return v.asInt();
-        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.ConfigJson;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
@@ -82,21 +83,21 @@ public final class ClapAudioEncoder {
             int[] stride = ints(audio, "patch_stride", new int[]{4, 4});
             if (stride.length == 1) stride = new int[]{stride[0], stride[0]};
             return new Config(
-                    integer(audio, "num_mel_bins", 64),
-                    integer(audio, "spec_size", 256),
-                    integer(audio, "window_size", 8),
-                    integer(audio, "patch_size", 4),
+                    ConfigJson.integer(audio, "CLAP audio config", 64, "num_mel_bins"),
+                    ConfigJson.integer(audio, "CLAP audio config", 256, "spec_size"),
+                    ConfigJson.integer(audio, "CLAP audio config", 8, "window_size"),
+                    ConfigJson.integer(audio, "CLAP audio config", 4, "patch_size"),
                     stride[0], stride[1],
-                    integer(audio, "patch_embed_input_channels", 1),
-                    integer(audio, "patch_embeds_hidden_size", 96),
+                    ConfigJson.integer(audio, "CLAP audio config", 1, "patch_embed_input_channels"),
+                    ConfigJson.integer(audio, "CLAP audio config", 96, "patch_embeds_hidden_size"),
                     ints(audio, "depths", new int[]{2, 2, 6, 2}),
                     ints(audio, "num_attention_heads", new int[]{4, 8, 16, 32}),
                     audio.path("mlp_ratio").asDouble(4.0),
                     audio.path("qkv_bias").asBoolean(true),
                     audio.path("hidden_act").asText("gelu"),
                     audio.path("layer_norm_eps").asDouble(1e-5),
-                    integer(audio, "hidden_size", 768),
-                    integer(projection, "projection_dim", 512),
+                    ConfigJson.integer(audio, "CLAP audio config", 768, "hidden_size"),
+                    ConfigJson.integer(projection, "CLAP audio config", 512, "projection_dim"),
                     projection.path("projection_hidden_act").asText("relu"),
                     audio.path("enable_fusion").asBoolean(false),
                     audio.path("flatten_patch_embeds").asBoolean(true),
@@ -105,13 +106,6 @@ public final class ClapAudioEncoder {
 
         public int freqRatio() {
             return specSize / numMelBins;
-        }
-
-        private static int integer(JsonNode json, String key, int fallback) {
-            JsonNode v = json.get(key);
-            if (v == null || v.isNull()) return fallback;
-            if (!v.canConvertToInt()) throw new BadInputException("CLAP audio config: " + key + " is not an integer: " + v);
-            return v.asInt();
         }
 
         private static int[] ints(JsonNode json, String key, int[] fallback) {

@@ -1,6 +1,7 @@
 package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.ConfigJson;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.models.Layers.Activation;
@@ -66,18 +67,18 @@ public final class ClapTextEncoder {
             // ClapConfig overwrites the towers' projection settings with its own (defaults included)
             JsonNode projection = nested ? json : text;
             return new Config(
-                    integer(text, "vocab_size", 50265),
-                    integer(text, "hidden_size", 768),
-                    integer(text, "num_hidden_layers", 12),
-                    integer(text, "num_attention_heads", 12),
-                    integer(text, "intermediate_size", 3072),
+                    ConfigJson.integer(text, "CLAP text config", 50265, "vocab_size"),
+                    ConfigJson.integer(text, "CLAP text config", 768, "hidden_size"),
+                    ConfigJson.integer(text, "CLAP text config", 12, "num_hidden_layers"),
+                    ConfigJson.integer(text, "CLAP text config", 12, "num_attention_heads"),
+                    ConfigJson.integer(text, "CLAP text config", 3072, "intermediate_size"),
                     text.path("hidden_act").asText("gelu"),
-                    integer(text, "max_position_embeddings", 514),
-                    integer(text, "type_vocab_size", 1),
+                    ConfigJson.integer(text, "CLAP text config", 514, "max_position_embeddings"),
+                    ConfigJson.integer(text, "CLAP text config", 1, "type_vocab_size"),
                     text.path("layer_norm_eps").asDouble(1e-12),
-                    integer(text, "pad_token_id", 1),
+                    ConfigJson.integer(text, "CLAP text config", 1, "pad_token_id"),
                     text.path("position_embedding_type").asText("absolute"),
-                    integer(projection, "projection_dim", 512),
+                    ConfigJson.integer(projection, "CLAP text config", 512, "projection_dim"),
                     projection.path("projection_hidden_act").asText("relu"));
         }
 
@@ -86,12 +87,6 @@ public final class ClapTextEncoder {
             return maxPositionEmbeddings - padTokenId - 1;
         }
 
-        private static int integer(JsonNode json, String key, int fallback) {
-            JsonNode v = json.get(key);
-            if (v == null || v.isNull()) return fallback;
-            if (!v.canConvertToInt()) throw new BadInputException("CLAP text config: " + key + " is not an integer: " + v);
-            return v.asInt();
-        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.ConfigJson;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.models.Layers.Activation;
@@ -75,31 +76,20 @@ public final class T5Encoder {
             act = text(json, "dense_act_fn", act);
             gated = json.path("is_gated_act").isBoolean() ? json.path("is_gated_act").asBoolean() : gated;
             return new Config(
-                    integer(json, 32128, "vocab_size"),
-                    integer(json, 512, "d_model", "hidden_size"),
-                    integer(json, 64, "d_kv"),
-                    integer(json, 2048, "d_ff"),
-                    integer(json, 6, "num_layers", "num_hidden_layers"),
-                    integer(json, 8, "num_heads", "num_attention_heads"),
-                    integer(json, 32, "relative_attention_num_buckets"),
-                    integer(json, 128, "relative_attention_max_distance"),
+                    ConfigJson.integer(json, "T5 config", 32128, "vocab_size"),
+                    ConfigJson.integer(json, "T5 config", 512, "d_model", "hidden_size"),
+                    ConfigJson.integer(json, "T5 config", 64, "d_kv"),
+                    ConfigJson.integer(json, "T5 config", 2048, "d_ff"),
+                    ConfigJson.integer(json, "T5 config", 6, "num_layers", "num_hidden_layers"),
+                    ConfigJson.integer(json, "T5 config", 8, "num_heads", "num_attention_heads"),
+                    ConfigJson.integer(json, "T5 config", 32, "relative_attention_num_buckets"),
+                    ConfigJson.integer(json, "T5 config", 128, "relative_attention_max_distance"),
                     json.path("layer_norm_epsilon").asDouble(1e-6),
                     proj, gated, act);
         }
 
         public int innerDim() {
             return numHeads * dKv;
-        }
-
-        private static int integer(JsonNode json, int fallback, String... keys) {
-            for (String key : keys) {
-                JsonNode v = json.get(key);
-                if (v != null && !v.isNull()) {
-                    if (!v.canConvertToInt()) throw new BadInputException("T5 config: " + key + " is not an integer: " + v);
-                    return v.asInt();
-                }
-            }
-            return fallback;
         }
 
         private static String text(JsonNode json, String key, String fallback) {
