@@ -2,6 +2,7 @@ package ai.musicgenti;
 
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.generate.Generator;
 import ai.musicgenti.golden.Golden;
@@ -22,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class LibraryUseTest {
     @Test
     void readmeExampleRuns(@TempDir Path tmp) throws Exception {
-        Compute.configureThreads(0);
+        CpuThreads.configure(0);
         Compute compute = Compute.choose("auto", "auto");
         HubClient hub = new HubClient(new HubConfig(tmp.resolve("cache"), HubConfig.DEFAULT_ENDPOINT, null, true));
         Path dir = hub.resolveModel(Golden.firstOfKind("musicgen_generate").dir().toString(), ProgressListener.NONE);

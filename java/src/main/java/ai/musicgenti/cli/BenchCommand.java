@@ -3,6 +3,7 @@ package ai.musicgenti.cli;
 import ai.musicgenti.audio.ClapFeatures;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
@@ -89,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {
             if (clips < 1 || !(seconds >= 1)) throw new BadInputException("--clips must be at least 1 and --seconds at least 1");
-            Compute.configureThreads(bench.threads);
+            CpuThreads.configure(bench.threads);
             Compute compute = Compute.choose(bench.device, "f32");
             Path clapDir = clap == null ? null : HubClient.fromEnvironment().resolveModel(clap, new ProgressBar());
             Path tmp = Files.createTempDirectory("musicgen-ti-bench-eval");
@@ -164,7 +165,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(scope = CommandLine.ScopeType.INHERIT, names = "--train-steps", defaultValue = "2", description = "Timed training steps (after one untimed; default: ${DEFAULT-VALUE}).")
     int trainSteps;
 
-    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (0 = one: BLAS keeps the cores, see README; default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--threads", defaultValue = "0", description = "CPU cores to use (0 = OMP_NUM_THREADS when set, else all; default: ${DEFAULT-VALUE}).")
     int threads;
 
     @Option(scope = CommandLine.ScopeType.INHERIT, names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
@@ -179,7 +180,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     int run(boolean decode, boolean ti) throws IOException {
-        Compute.configureThreads(threads);
+        CpuThreads.configure(threads);
         Compute compute = Compute.choose(device, dtype);
         torch.manual_seed(0);
         long t0 = System.nanoTime();

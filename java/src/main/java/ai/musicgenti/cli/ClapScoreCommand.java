@@ -2,6 +2,7 @@ package ai.musicgenti.cli;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.eval.ClapEmbedder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,7 +46,7 @@ final class ClapScoreCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (texts.stream().anyMatch(String::isBlank)) throw new BadInputException("--text: give a non-empty description");
         if (!Files.isDirectory(audio)) throw new BadInputException(audio + ": not a folder of audio files; check the path");
-        Compute.configureThreads(0);
+        CpuThreads.configure(0);
         try (ClapEmbedder embedder = ClapEmbedder.open(clap, Compute.choose(device, "f32"), cache, new ProgressBar())) {
             float[][] textRows = embedder.embedTexts(texts);
             Map<String, float[][]> files = FadCommand.embed(embedder, audio);

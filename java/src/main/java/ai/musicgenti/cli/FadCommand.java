@@ -3,6 +3,7 @@ package ai.musicgenti.cli;
 import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.eval.AudioEmbedder;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.EncodecEmbedder;
@@ -60,7 +61,7 @@ final class FadCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Compute.configureThreads(0);
+        CpuThreads.configure(0);
         Compute compute = Compute.choose(device, "f32");
         boolean useClap = switch (embedding.toLowerCase(Locale.ROOT)) {
             case "clap" -> true;

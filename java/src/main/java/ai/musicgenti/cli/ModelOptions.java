@@ -1,6 +1,7 @@
 package ai.musicgenti.cli;
 
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.hub.HubClient;
 import picocli.CommandLine.Option;
 
@@ -18,7 +19,7 @@ final class ModelOptions {
     @Option(names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA), f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
-    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (0 = one: BLAS keeps the cores; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", defaultValue = "0", description = "CPU cores to use (0 = OMP_NUM_THREADS when set, else all; default: ${DEFAULT-VALUE}).")
     int threads;
 
     /** The local folder of the model, downloading it into the Hugging Face cache when needed. */
@@ -27,7 +28,7 @@ final class ModelOptions {
     }
 
     Compute compute() {
-        Compute.configureThreads(threads);
+        CpuThreads.configure(threads);
         return Compute.choose(device, dtype);
     }
 }

@@ -49,16 +49,6 @@ public record Compute(Device device, ScalarType dtype) {
         return new Compute(dev, type);
     }
 
-    /**
-     * Sets libtorch's intra-op thread pool; 0 keeps the default of one thread. On CPU the heavy work is BLAS, which
-     * runs in OpenBLAS's own pool (all cores unless {@code OPENBLAS_NUM_THREADS} says otherwise); libtorch's OpenMP
-     * threads spin between ops and starve it. Measured on 2 cores, musicgen-small decode: OpenBLAS 2 + libtorch 1
-     * thread 304 ms/step, OpenBLAS 2 + libtorch 2 1,389 ms/step, OpenBLAS 1 + libtorch 1 or 2 about 450 ms/step.
-     */
-    public static void configureThreads(int torchThreads) {
-        torch.set_num_threads(torchThreads > 0 ? torchThreads : 1);
-    }
-
     public boolean isCuda() {
         return device.is_cuda();
     }

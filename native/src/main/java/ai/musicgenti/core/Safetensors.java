@@ -165,16 +165,35 @@ public final class Safetensors implements AutoCloseable {
 
     /** A CPU tensor that owns a copy of the stored bytes, in the stored dtype. */
     public Tensor tensor(String name) {
+        try (Tensor view = mapped(name)) {
+            return view.clone();
+        }
+    }
+
+    /**
+     * A CPU tensor over the file's bytes themselves, in the stored dtype: no copy, pages are read on first touch and
+     * shared with the page cache, so a model costs its weights' size once (not a copy beside a mapping) and parts
+     * never used are never read. The mapping lives as long as the tensor's storage, views included, whether or not
+     * this file is still open. The memory is read-only: writing into the tensor in place crashes the process, so
+     * this is for weights; {@link #tensor} gives a copy to modify. Data that is not aligned for its dtype is copied.
+     */
+    public Tensor mapped(String name) {
         Entry e = entry(name);
         TensorOptions options = new TensorOptions(e.dtype().scalarType);
         if (e.numel() == 0) return torch.empty(e.shape(), options, null);
+        MappedByteBuffer buf;
         try {
-            MappedByteBuffer buf = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin());
-            try (BytePointer ptr = new BytePointer(buf)) {
-                return torch.from_blob(ptr, e.shape(), options).clone();
-            }
+            buf = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin());
         } catch (IOException ex) {
             throw new BadInputException(path + ": cannot read tensor '" + name + "' (" + ex.getMessage() + ")", ex);
+        }
+        try (BytePointer ptr = new BytePointer(buf)) {
+            if (ptr.address() % e.dtype().bytes != 0) {
+                try (Tensor unaligned = torch.from_blob(ptr, e.shape(), options)) {
+                    return unaligned.clone();
+                }
+            }
+            return MappedMemory.tensor(ptr, buf, e.shape(), options);
         }
     }
 

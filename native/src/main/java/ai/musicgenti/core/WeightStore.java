@@ -124,6 +124,11 @@ public final class WeightStore implements AutoCloseable {
         return file(name).tensor(name);
     }
 
+    /** The stored bytes without a copy, read-only: see {@link Safetensors#mapped}. */
+    public Tensor mapped(String name) {
+        return file(name).mapped(name);
+    }
+
     /** Where a tensor lives, or the first file when it is absent (for error messages). */
     public Path source(String name) {
         Safetensors st = byName.get(name);

@@ -67,7 +67,10 @@ public final class Weights {
         if (isRandom()) return torch.randn(shape).mul(Tensors.scalar(RANDOM_STD)).to(compute.device(), compute.dtype());
         String full = name(leaf);
         checkShape(full, shape);
-        return store.tensor(full).to(compute.device(), compute.dtype());
+        // weights are never written: the F32 CPU case keeps the mapping itself, any other copies once and lets go
+        try (Tensor stored = store.mapped(full)) {
+            return stored.to(compute.device(), compute.dtype());
+        }
     }
 
     /**

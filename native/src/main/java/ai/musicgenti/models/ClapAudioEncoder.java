@@ -1,5 +1,6 @@
 package ai.musicgenti.models;
 
+import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.ConfigJson;
 import ai.musicgenti.core.Compute;
@@ -369,7 +370,7 @@ public final class ClapAudioEncoder {
         int h = stage.height(), w = stage.width(), c = stage.dim();
         // HF concatenates (row0,col0), (row1,col0), (row0,col1), (row1,col1): column parity is the outer index
         Tensor t = x.view(batch, h / 2, 2, w / 2, 2, c).permute(0, 1, 3, 4, 2, 5).reshape(batch, (long) (h / 2) * (w / 2), 4L * c);
-        return torch.linear(stage.mergeNorm().apply(t), stage.mergeReduction());
+        return Ops.linear(stage.mergeNorm().apply(t), stage.mergeReduction());
     }
 
     private static TensorOptional f32(Tensor t) {

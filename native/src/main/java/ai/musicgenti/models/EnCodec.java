@@ -1,5 +1,6 @@
 package ai.musicgenti.models;
 
+import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.Tensors;
@@ -224,7 +225,7 @@ public final class EnCodec {
             Tensor embed = codebooksF32[k];
             // ||r||^2 - 2 r.e + ||e||^2, in the reference's order of operations.
             Tensor dist = residual.pow(Tensors.scalar(2)).sum(new long[]{1}, true, new ScalarTypeOptional())
-                    .sub(residual.matmul(embed.t()).mul(Tensors.scalar(2)))
+                    .sub(Ops.linear(residual, embed).mul(Tensors.scalar(2)))
                     .add(embed.pow(Tensors.scalar(2)).sum(new long[]{1}, false, new ScalarTypeOptional()));
             Tensor index = torch.argmin(dist, new LongOptional(1), false);
             residual = residual.sub(torch.embedding(embed, index));

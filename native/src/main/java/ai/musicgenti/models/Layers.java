@@ -1,6 +1,7 @@
 package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.Weights;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -15,13 +16,13 @@ final class Layers {
     }
 
     /** {@code nn.Linear}: {@code weight} [out, in], optional {@code bias} [out]. */
-    record Linear(Tensor weight, TensorOptional bias) {
+    record Linear(Tensor weight, Tensor bias) {
         static Linear load(Weights w, long out, long in, boolean bias) {
-            return new Linear(w.get("weight", out, in), bias ? new TensorOptional(w.get("bias", out)) : new TensorOptional());
+            return new Linear(w.get("weight", out, in), bias ? w.get("bias", out) : null);
         }
 
         Tensor apply(Tensor x) {
-            return torch.linear(x, weight, bias);
+            return Ops.linear(x, weight, bias);
         }
     }
 

@@ -1,5 +1,6 @@
 package ai.musicgenti.models;
 
+import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
@@ -85,7 +86,7 @@ public final class MusicGen {
      */
     public Tensor conditionFromEmbeddings(Tensor inputsEmbeds, Tensor attentionMask) {
         Tensor states = textEncoder.forward(inputsEmbeds, attentionMask, false).lastHiddenState();
-        if (projWeight != null) states = torch.linear(states, projWeight, new TensorOptional(projBias));
+        if (projWeight != null) states = Ops.linear(states, projWeight, projBias);
         return states.mul(attentionMask.unsqueeze(-1).to(states.scalar_type()));
     }
 

@@ -3,6 +3,7 @@ package ai.musicgenti.models;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.ConfigJson;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.models.Layers.Activation;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -278,13 +279,13 @@ public final class T5Encoder {
 
     private Tensor selfAttention(Attention a, Tensor x, Tensor bias) {
         long batch = x.size(0), tokens = x.size(1);
-        Tensor q = heads(torch.linear(x, a.q()), batch, tokens);
-        Tensor k = heads(torch.linear(x, a.k()), batch, tokens);
-        Tensor v = heads(torch.linear(x, a.v()), batch, tokens);
+        Tensor q = heads(Ops.linear(x, a.q()), batch, tokens);
+        Tensor k = heads(Ops.linear(x, a.k()), batch, tokens);
+        Tensor v = heads(Ops.linear(x, a.v()), batch, tokens);
         Tensor scores = torch.matmul(q, k.transpose(2, 3)).add(bias);
         Tensor weights = torch.softmax(scores.to(ScalarType.Float), -1).to(compute.dtype());
         Tensor out = torch.matmul(weights, v).transpose(1, 2).reshape(batch, tokens, config.innerDim());
-        return torch.linear(out, a.o());
+        return Ops.linear(out, a.o());
     }
 
     /** [B, T, heads*d_kv] -> [B, heads, T, d_kv] */
@@ -294,9 +295,9 @@ public final class T5Encoder {
 
     private Tensor feedForward(FeedForward f, Tensor x) {
         Tensor inner = config.gatedAct()
-                ? activation.apply(torch.linear(x, f.wi0())).mul(torch.linear(x, f.wi1()))
-                : activation.apply(torch.linear(x, f.wi()));
-        return torch.linear(inner, f.wo());
+                ? activation.apply(Ops.linear(x, f.wi0())).mul(Ops.linear(x, f.wi1()))
+                : activation.apply(Ops.linear(x, f.wi()));
+        return Ops.linear(inner, f.wo());
     }
 
     /** RMS norm without mean or bias. The mean of squares is taken in F32 whatever the compute dtype. */

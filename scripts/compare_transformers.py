@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""The peer side of scripts/compare-transformers.sh: Hugging Face transformers on pip PyTorch, CPU, f32.
+
+  make-model DIR             a random musicgen-small-shaped MusicgenForConditionalGeneration, saved with
+                             save_pretrained, plus the golden folder's T5 tokenizer files
+  bench DIR OUT.json         decode ms/step with guidance, one textual-inversion step, EnCodec encode speed
+  generate DIR PROMPT S WAV  what a user runs: load, tokenize, generate S seconds with guidance, write a WAV
+  rss CMD...                 runs CMD and prints its wall time and peak resident memory as JSON on the last line
+
+Each figure is measured the way a transformers user gets it (generate(), autograd, default thread settings).
+"""
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+
+
+def shape_config():
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "java", "src", "main", "resources", "shapes", "musicgen-small.json")) as f:
+        return json.load(f)
+
+
+def make_model(out):
+    import torch
+    from transformers import EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, MusicgenForConditionalGeneration, T5Config
+
+    shape = shape_config()
+    drop = lambda d: {k: v for k, v in d.items() if k != "model_type"}
+    config = MusicgenConfig(text_encoder=T5Config(**drop(shape["text_encoder"])).to_dict(),
+                            audio_encoder=EncodecConfig(**drop(shape["audio_encoder"])).to_dict(),
+                            decoder=MusicgenDecoderConfig(**drop(shape["decoder"])).to_dict())
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration(config).eval()
+    model.generation_config.do_sample = True
+    model.generation_config.top_k = 250
+    model.generation_config.guidance_scale = 3.0
+    model.generation_config.max_length = 1500
+    model.save_pretrained(out)
+    golden = os.environ.get("MUSICGEN_TI_GOLDEN", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "golden"))
+    for name in ("tokenizer.json", "spiece.model", "tokenizer_config.json", "special_tokens_map.json"):
+        src = os.path.join(golden, "musicgen_50hz", name)
+        if os.path.exists(src):
+            shutil.copy(src, os.path.join(out, name))
+
+
+def bench(folder, out_json, steps=50, window=250, tokens=10, text_tokens=12, clip_seconds=10.0):
+    import torch
+    from transformers import MusicgenForConditionalGeneration
+
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration.from_pretrained(folder).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    result = {"threads": torch.get_num_threads(), "torch": torch.__version__}
+    import transformers
+    result["transformers"] = transformers.__version__
+    ids = torch.randint(2, model.config.text_encoder.vocab_size, (1, text_tokens))
+    mask = torch.ones_like(ids)
+
+    # decode: the difference between two generate() lengths leaves per-step time only (no T5, no warm-up, no decode)
+    def gen(n):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=n, do_sample=True, top_k=250, guidance_scale=3.0)
+        return time.perf_counter() - t0
+
+    gen(8)
+    short, long_ = min(gen(8) for _ in range(2)), min(gen(8 + steps) for _ in range(2))
+    result["decode_ms_per_step"] = 1000 * (long_ - short) / steps
+
+    # one textual-inversion step: learned rows spliced into T5's input embeddings, teacher-forced codebook CE over a
+    # delayed window, backward into the rows only, Adam
+    k, vocab = model.config.decoder.num_codebooks, model.config.decoder.vocab_size
+    learned = torch.nn.Parameter(torch.randn(tokens, model.config.text_encoder.d_model) * 0.01)
+    opt = torch.optim.Adam([learned], lr=0.1)
+    prompt = torch.randint(2, model.config.text_encoder.vocab_size, (1, text_tokens + tokens))
+    pmask = torch.ones_like(prompt)
+    codes = torch.randint(0, vocab, (1, k, window))
+    delayed = torch.full((1, k, window + 1), vocab, dtype=torch.long)  # special token at position 0 and in the delay
+    for q in range(k):
+        delayed[0, q, 1 + q:window + 1] = codes[0, q, :window - q]
+
+    def ti_step():
+        emb = model.text_encoder.get_input_embeddings()(prompt)
+        emb = torch.cat([emb[:, :text_tokens // 2], learned.unsqueeze(0), emb[:, text_tokens // 2 + tokens:]], dim=1)
+        enc = model.text_encoder(inputs_embeds=emb, attention_mask=pmask).last_hidden_state
+        states = model.enc_to_dec_proj(enc)
+        logits = model.decoder(input_ids=delayed.reshape(k, window + 1), encoder_hidden_states=states,
+                               encoder_attention_mask=pmask).logits.reshape(1, k, window + 1, vocab)
+        loss = torch.nn.functional.cross_entropy(logits[0, :, :window].reshape(-1, vocab), codes.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    ti_step()
+    times = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        ti_step()
+        times.append(time.perf_counter() - t0)
+    result["train_s_per_step"] = min(times)
+
+    # EnCodec encode of a 10 s clip to codes
+    rate = model.config.audio_encoder.sampling_rate
+    clip = torch.randn(1, 1, int(clip_seconds * rate)) * 0.1
+    with torch.no_grad():
+        model.audio_encoder.encode(clip)
+        times = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            model.audio_encoder.encode(clip)
+            times.append(time.perf_counter() - t0)
+    result["encode_x_realtime"] = clip_seconds / min(times)
+    result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with open(out_json, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+def generate(folder, prompt, seconds, wav):
+    import numpy as np
+    import soundfile
+    import torch
+    from transformers import AutoTokenizer, MusicgenForConditionalGeneration
+
+    model = MusicgenForConditionalGeneration.from_pretrained(folder).eval()
+    tok = AutoTokenizer.from_pretrained(folder)
+    inputs = tok([prompt], return_tensors="pt", padding=True)
+    frames = int(seconds * model.config.audio_encoder.frame_rate)
+    with torch.no_grad():
+        audio = model.generate(**inputs, max_new_tokens=frames, do_sample=True, top_k=250, guidance_scale=3.0)
+    soundfile.write(wav, audio[0, 0].numpy().astype(np.float32), model.config.audio_encoder.sampling_rate)
+
+
+def rss(cmd):
+    t0 = time.perf_counter()
+    code = subprocess.run(cmd).returncode
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    print(json.dumps({"rc": code, "wall_s": wall, "peak_rss_bytes": peak}))
+    return code
+
+
+if __name__ == "__main__":
+    verb, args = sys.argv[1], sys.argv[2:]
+    if verb == "make-model":
+        make_model(*args)
+    elif verb == "bench":
+        bench(*args)
+    elif verb == "generate":
+        generate(args[0], args[1], float(args[2]), args[3])
+    elif verb == "rss":
+        sys.exit(rss(args))
+    else:
+        sys.exit(__doc__)
