@@ -9,6 +9,7 @@ import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.Frechet;
 import ai.musicgenti.generate.Generator;
+import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.PromptTokenizer;
 import ai.musicgenti.train.LearnedConcepts;
@@ -89,7 +90,7 @@ final class EvalCommand implements Callable<Integer> {
         for (Path o : other) {
             if (!Files.isDirectory(o)) throw new BadInputException("--other " + o + ": not a folder of <concept>/ folders of clips");
         }
-        List<String> templates = TrainCommand.templates(templateFile, "valid.txt");
+        List<String> templates = TrainCommand.templates(templateFile, "--template-file", "valid.txt");
         PreparedDataset data = PreparedDataset.open(dataset);
         Path folderPath = modelOptions.folder();
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(folderPath)) {
@@ -122,19 +123,20 @@ final class EvalCommand implements Callable<Integer> {
                         concepts.tokenCounts().size(), perConcept, duration, seed, ConceptEvaluator.WINDOWING);
                 List<ConceptEvaluator.ConceptResult> results = evaluator.evaluate(concepts, outDir, others);
                 Map<String, Object> header = new LinkedHashMap<>();
-                header.put("concepts_files", conceptFiles.stream().map(Path::toString).toList());
-                header.put("dataset", dataset.toString());
-                header.put("model", modelOptions.model);
-                header.put("clap", clap);
+                // absolute, so the record holds from any working directory
+                header.put("concepts_files", conceptFiles.stream().map(EvalCommand::absolute).toList());
+                header.put("dataset", absolute(dataset));
+                header.put("model", modelOptions.id());
+                header.put("clap", HubClient.canonicalId(clap));
                 header.put("per_concept", perConcept);
                 header.put("duration", duration);
                 header.put("seed", seed);
                 header.put("k", k);
                 header.put("fad_inf", inf);
-                header.put("descriptions", descriptions != null ? descriptions.toString()
-                        : described.isEmpty() ? null : dataset.resolve(ConceptDescriptions.FILE).toString());
-                if (background != null) header.put("background", background.toString());
-                header.put("other", others.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().toString(),
+                header.put("descriptions", descriptions != null ? absolute(descriptions)
+                        : described.isEmpty() ? null : absolute(dataset.resolve(ConceptDescriptions.FILE)));
+                if (background != null) header.put("background", absolute(background));
+                header.put("other", others.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> absolute(e.getValue()),
                         (a, b) -> a, LinkedHashMap::new)));
                 ConceptEvaluator.write(outDir, results, header);
                 System.out.println(outDir.resolve("eval.json"));
@@ -142,5 +144,9 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static String absolute(Path p) {
+        return p.toAbsolutePath().normalize().toString();
     }
 }

@@ -5,6 +5,12 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.Properties;
+
 /**
  * The {@code musicgen-ti} launcher. Exit codes: 0 success, 1 a user error (printed as one line), 2 an internal
  * error. Stack traces only with {@code --verbose}.
@@ -32,14 +38,37 @@ public final class Main {
             return userError ? 1 : 2;
         });
         cli.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? 1 : 2);
+        // the usage of a command runs to 40 lines and hides the one that says what was wrong
+        cli.setParameterExceptionHandler((e, arguments) -> {
+            CommandLine cmd = e.getCommandLine();
+            cmd.getErr().println("musicgen-ti: " + e.getMessage() + "; see '" + cmd.getCommandSpec().qualifiedName() + " --help'");
+            return 1;
+        });
+        provideVersion(cli);
         return cli.execute(args);
+    }
+
+    /** Every subcommand's -V, down to bench's own subcommands, not only the top command's. */
+    private static void provideVersion(CommandLine cmd) {
+        cmd.getCommandSpec().versionProvider(new Version());
+        for (CommandLine sub : cmd.getSubcommands().values()) provideVersion(sub);
+    }
+
+    /** "musicgen-ti VERSION (commit HASH)", from the build information the jar was packed with. */
+    static String version() {
+        Properties p = new Properties();
+        try (InputStream in = Main.class.getResourceAsStream("/musicgen-ti-build.properties")) {
+            if (in != null) p.load(new InputStreamReader(in, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            // a damaged jar: say so below rather than fail the command
+        }
+        return "musicgen-ti " + p.getProperty("version", "(version unknown)") + " (commit " + p.getProperty("commit", "unknown") + ")";
     }
 
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[]{"musicgen-ti " + (v != null ? v : "(development build)")};
+            return new String[]{version()};
         }
     }
 }

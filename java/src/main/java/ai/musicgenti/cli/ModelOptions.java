@@ -26,6 +26,11 @@ final class ModelOptions {
         return HubClient.fromEnvironment().resolveModel(model, new ProgressBar());
     }
 
+    /** How the model is recorded in the files a command writes: see {@link HubClient#canonicalId}. */
+    String id() {
+        return HubClient.canonicalId(model);
+    }
+
     Compute compute() {
         Compute.configureThreads(threads);
         return Compute.choose(device, dtype);

@@ -14,6 +14,7 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -60,10 +61,10 @@ final class PrepareCommand implements Callable<Integer> {
         if (modelOptions.dtype.equalsIgnoreCase("auto")) modelOptions.dtype = "f32";
         Path folderPath = modelOptions.folder();
         Compute compute = modelOptions.compute();
-        String version = Main.class.getPackage().getImplementationVersion();
-        var settings = new DatasetPreparer.Settings(modelOptions.model, fragmentSeconds, lastPiece, valFraction, seed, encodeBatch,
-                "musicgen-ti " + (version != null ? version : "(development build)"));
         try (ModelFolder folder = ModelFolder.open(folderPath)) {
+            List<String> codecWeights = folder.store().names().stream().filter(n -> n.startsWith("audio_encoder.")).sorted().toList();
+            var settings = new DatasetPreparer.Settings(modelOptions.id(), folder.store().sha256(codecWeights), fragmentSeconds, lastPiece,
+                    valFraction, seed, encodeBatch, Main.version());
             EnCodec codec = new EnCodec(EnCodec.Config.fromJson(folder.config().path("audio_encoder")),
                     folder.weights(compute).pp("audio_encoder"));
             int codebooks = folder.config().path("decoder").path("num_codebooks").asInt(codec.numCodebooks());

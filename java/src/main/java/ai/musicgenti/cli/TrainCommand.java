@@ -128,7 +128,8 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Trainer.Templates templates = new Trainer.Templates(templates(trainPrompts, "train.txt"), templates(validPrompts, "valid.txt"));
+        Trainer.Templates templates = new Trainer.Templates(templates(trainPrompts, "--train-prompts", "train.txt"),
+                templates(validPrompts, "--valid-prompts", "valid.txt"));
         Path folderPath = modelOptions.folder();
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(folderPath)) {
             MusicGen model = MusicGen.load(folder, modelOptions.compute());
@@ -136,7 +137,7 @@ final class TrainCommand implements Callable<Integer> {
             List<String> chosen = concepts.isEmpty() ? data.concepts() : concepts;
             String name = resume != null ? resume : run != null ? run : String.join("-", chosen);
             Trainer.Outputs outputs = new Trainer.Outputs(out.resolve(data.name()).resolve(name + ".safetensors"), runs.resolve(name));
-            Trainer.Base base = new Trainer.Base(model, tokenizer, modelOptions.model, LearnedConcepts.baseModelHash(folder));
+            Trainer.Base base = new Trainer.Base(model, tokenizer, modelOptions.id(), LearnedConcepts.baseModelHash(folder));
             Trainer trainer = resume != null
                     ? Trainer.resume(base, data, templates, outputs, epochs)
                     : Trainer.start(base, data, templates, new Trainer.Settings(chosen, tokens, epochs != null ? epochs : 10, batchSize,
@@ -230,19 +231,12 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** A templates file, or the copy of {@code configs/prompts/<bundled>} packed into the launcher. */
-    static List<String> templates(Path file, String bundled) throws IOException {
-        List<String> lines;
-        if (file == null) {
-            try (var in = TrainCommand.class.getResourceAsStream("/prompts/" + bundled)) {
-                lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
-            }
-        } else if (Files.isReadable(file)) {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } else {
-            throw new BadInputException(file + ": prompt templates not found; give a readable file with one template (with %s) per line");
+    /** A templates file ({@code option} names it in errors), or the copy of {@code configs/prompts/<bundled>} packed into the launcher. */
+    static List<String> templates(Path file, String option, String bundled) throws IOException {
+        if (file != null) return LineFiles.read(file, option);
+        try (var in = TrainCommand.class.getResourceAsStream("/prompts/" + bundled)) {
+            return LineFiles.lines(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
-        return lines.stream().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
     }
 
     /** One progress line on stderr: epoch, step, loss and steps/s, redrawn at most ten times a second. */

@@ -51,7 +51,8 @@ public final class DatasetPreparer {
     public enum Last { DROP, PAD }
 
     /**
-     * @param model           recorded in dataset.json; a re-run must use the same model
+     * @param model           recorded in dataset.json ({@code HubClient.canonicalId})
+     * @param modelHash       sha256 of the codec's weights, recorded in dataset.json; a re-run must use the same codec
      * @param fragmentSeconds length of every fragment
      * @param last            a clip's last piece shorter than a fragment (and a clip shorter than one): DROP or PAD with zeros
      * @param valFraction     share of each concept's clips held out for validation
@@ -59,7 +60,7 @@ public final class DatasetPreparer {
      * @param encodeBatch     fragments per EnCodec call
      * @param tool            recorded in dataset.json
      */
-    public record Settings(String model, double fragmentSeconds, Last last, double valFraction, long seed, int encodeBatch, String tool) {
+    public record Settings(String model, String modelHash, double fragmentSeconds, Last last, double valFraction, long seed, int encodeBatch, String tool) {
     }
 
     /** A clip (or folder) left out, and why; file is relative to the root. */
@@ -374,7 +375,7 @@ public final class DatasetPreparer {
     }
 
     private DatasetInfo info(List<DatasetInfo.Concept> concepts) {
-        return new DatasetInfo(DatasetInfo.VERSION, settings.model(), rate, codec.frameRate(), codebooks, codec.codebookSize(),
+        return new DatasetInfo(DatasetInfo.VERSION, settings.model(), settings.modelHash(), rate, codec.frameRate(), codebooks, codec.codebookSize(),
                 settings.fragmentSeconds(), fragmentSamples, fragmentFrames, settings.last().name().toLowerCase(Locale.ROOT),
                 settings.valFraction(), settings.seed(), concepts, settings.tool());
     }

@@ -8,6 +8,7 @@ import ai.musicgenti.data.Fragment;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.generate.Generator;
 import ai.musicgenti.models.MusicGen;
+import ai.musicgenti.text.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
 import ai.musicgenti.train.LearnedConcepts;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -98,7 +99,7 @@ public final class ConceptEvaluator {
                             PrintStream log) {
         if (templates.isEmpty()) throw new BadInputException("validation templates: need at least one (with %s)");
         for (String t : templates) {
-            if (!t.contains("%s")) throw new BadInputException("prompt template '" + t + "' has no %s for the concept");
+            ConceptPrompts.requireSlot(t, "prompt template");
         }
         this.model = model;
         this.tokenizer = tokenizer;
@@ -227,7 +228,7 @@ public final class ConceptEvaluator {
         Files.createDirectories(dir);
         int n = settings.clipsPerConcept();
         List<String> prompts = new ArrayList<>();
-        for (int i = 0; i < n; i++) prompts.add(templates.get(i % templates.size()).replace("%s", "<" + concept + ">"));
+        for (int i = 0; i < n; i++) prompts.add(ConceptPrompts.fill(templates.get(i % templates.size()), concept));
         int rate = model.audioEncoder().samplingRate();
         int maxNew = Generator.maxNewTokensFor(settings.seconds(), model.audioEncoder().frameRate(), model.config().decoder().numCodebooks());
         Generator.Settings g = settings.generation();

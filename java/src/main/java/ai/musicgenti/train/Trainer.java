@@ -80,13 +80,9 @@ public final class Trainer {
     /** Prompt templates, one {@code %s} each for the concept. */
     public record Templates(List<String> train, List<String> valid) {
         public Templates {
-            for (String t : train) requirePlaceholder(t);
-            for (String t : valid) requirePlaceholder(t);
+            for (String t : train) ConceptPrompts.requireSlot(t, "prompt template");
+            for (String t : valid) ConceptPrompts.requireSlot(t, "prompt template");
             if (train.isEmpty() || valid.isEmpty()) throw new BadInputException("prompt templates: need at least one for training and one for validation");
-        }
-
-        private static void requirePlaceholder(String template) {
-            if (!template.contains("%s")) throw new BadInputException("prompt template '" + template + "' has no %s for the concept");
         }
     }
 
@@ -148,6 +144,8 @@ public final class Trainer {
     private int epochCeCount;
     private EpochMetrics lastEpoch;
     private volatile boolean stopRequested;
+    /** A new run, whose folder {@link #run} makes: a run refused while it is being set up leaves nothing behind. */
+    private boolean fresh;
     private EvalSettings eval;
     private Map<String, String> storedEvalConfig = Map.of();
     /** Best-per-concept state: its lowest FAD and the epoch of it, evaluations without improvement, the best rows. */
@@ -173,6 +171,9 @@ public final class Trainer {
             counts.put(c, settings.tokens());
         }
         this.prompts = new ConceptPrompts(base.tokenizer(), counts);
+        // before any step, not when the first batch happens to draw the template
+        for (String t : templates.train()) prompts.requireKnown(t, "training prompt template '" + t + "'");
+        for (String t : templates.valid()) prompts.requireKnown(t, "validation prompt template '" + t + "'");
         this.learned = learned;
         this.adam = adam;
     }
@@ -187,7 +188,7 @@ public final class Trainer {
                 ? TextualInversion.initFromMean(base.model(), rows, INIT_SIGMA, settings.seed())
                 : TextualInversion.initFromWord(base.model(), base.tokenizer(), settings.initWord(), rows, INIT_SIGMA, settings.seed());
         Trainer t = new Trainer(base, data, templates, settings, outputs, learned, Adam.standard(learned));
-        t.rewriteMetrics();
+        t.fresh = true;
         return t;
     }
 
@@ -266,6 +267,10 @@ public final class Trainer {
 
     /** Trains until the last epoch ends or a stop is requested; either way everything is saved. */
     public void run(Listener listener) throws IOException {
+        if (fresh) {
+            rewriteMetrics();
+            fresh = false;
+        }
         // a run killed mid-save leaves temporary files beside whole ones; other runs may share the concepts folder
         AtomicFiles.deleteLeftovers(outputs.runDir());
         AtomicFiles.deleteLeftoversOf(outputs.conceptsFile());
@@ -385,7 +390,7 @@ public final class Trainer {
         try (PointerScope scope = new PointerScope()) {
             List<String> texts = new ArrayList<>();
             for (TrainingData.Example e : batch) {
-                texts.add(templates.train().get(random.nextInt(templates.train().size())).replace("%s", "<" + e.concept() + ">"));
+                texts.add(ConceptPrompts.fill(templates.train().get(random.nextInt(templates.train().size())), e.concept()));
             }
             Windows w = windows(batch, random);
             ConceptPrompts.Batch tokens = prompts.batch(texts, settings.shuffleTokens() ? random : null);
@@ -444,7 +449,7 @@ public final class Trainer {
                 try (PointerScope scope = new PointerScope()) {
                     List<String> texts = new ArrayList<>();
                     for (int j = 0; j < batch.size(); j++) {
-                        texts.add(templates.valid().get((i + j) % templates.valid().size()).replace("%s", "<" + batch.get(j).concept() + ">"));
+                        texts.add(ConceptPrompts.fill(templates.valid().get((i + j) % templates.valid().size()), batch.get(j).concept()));
                     }
                     Windows w = windows(batch, null);
                     sum += batch.size() * TextualInversion.crossEntropy(base.model(), learned, prompts.batch(texts, null),
