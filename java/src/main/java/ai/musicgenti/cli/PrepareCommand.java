@@ -87,6 +87,13 @@ final class PrepareCommand implements Callable<Integer> {
         for (DatasetInfo.Concept c : report.concepts()) {
             out.printf(Locale.ROOT, "  %-24s %3d clips, %4d train / %3d valid fragments%n", c.name(), c.sources(), c.trainFragments(), c.validFragments());
         }
+        for (DatasetInfo.Concept c : report.concepts()) {
+            if (valFraction > 0 && c.sources() == 1) {
+                System.err.printf(Locale.ROOT, "warning: %s has one clip, so none is held out: training gets no validation loss and eval no kNCC/kNCO; add clips%n", c.name());
+            } else if (valFraction > 0 && c.sources() == 2) {
+                System.err.printf(Locale.ROOT, "warning: %s has two clips, so one of them (half its audio) is held out for validation; add clips%n", c.name());
+            }
+        }
         if (!report.skipped().isEmpty()) {
             out.println("skipped " + report.skipped().size() + ":");
             for (DatasetPreparer.Skip s : report.skipped()) out.println("  " + s.file() + ": " + s.reason());

@@ -2,11 +2,13 @@ package ai.musicgenti.cli;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.data.ConceptDescriptions;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.NearestNeighbours;
 import ai.musicgenti.generate.Generator;
+import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.PromptTokenizer;
@@ -15,7 +17,9 @@ import ai.musicgenti.train.LearnedConcepts;
 import ai.musicgenti.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +40,8 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--dataset", required = true, description = "The prepared dataset folder (train/<concept>/…, valid/<concept>/…).")
+    @Option(names = "--dataset", description = "The folder prepare wrote (dataset.json, metadata_train.json, metadata_valid.json, fragments/); "
+            + "with --resume: the run's own.")
     Path dataset;
 
     @Option(names = "--concepts", arity = "1..*", description = "Concepts to learn (default: all of the dataset's).")
@@ -114,8 +119,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-clips", description = "Clips generated per concept for each evaluation (default: 4; with --resume: the run's own).")
     Integer evalClips;
 
-    @Option(names = "--eval-duration", description = "Seconds per evaluation clip (default: 5; with --resume: the run's own).")
+    @Option(names = "--eval-duration", description = "Seconds per evaluation clip (default: the dataset's fragment length; with --resume: the run's own).")
     Double evalDuration;
+
+    @Option(names = "--descriptions", paramLabel = "FILE|none", description = "Concept descriptions for the CLAP score of --eval-every, as "
+            + "metadata_concepts.json (default: the dataset's own when it has one; none = no CLAP score; with --resume: the run's own).")
+    String descriptions;
 
     @Option(names = "--patience", description = "Stop when no concept's FAD improved for P evaluations; 0 = never (default: 0; with --resume: the run's own).")
     Integer patience;
@@ -126,8 +135,21 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
     Path cache;
 
+    @Spec
+    CommandSpec spec;
+
+    /** The run's settings, fixed when it starts: a resumed run continues with its own, so these cannot be given then. */
+    private static final List<String> RUN_SETTINGS = List.of("--concepts", "--tokens", "--batch-size", "--examples-num", "--music-len",
+            "--lr", "--lr-step-epochs", "--lr-gamma", "--grad-amplify", "--entropy-alpha", "--ortho-alpha", "--cr-alpha", "--cr-margin",
+            "--shuffle-tokens", "--init-word", "--seed", "--run");
+
     @Override
     public Integer call() throws Exception {
+        if (resume != null) {
+            fillFromRun();
+        } else if (dataset == null) {
+            throw new BadInputException("--dataset: missing; give the folder prepare wrote (e.g. --dataset data/input/my-ds)");
+        }
         Trainer.Templates templates = new Trainer.Templates(templates(trainPrompts, "--train-prompts", "train.txt"),
                 templates(validPrompts, "--valid-prompts", "valid.txt"));
         Path folderPath = modelOptions.folder();
@@ -155,6 +177,29 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * --resume continues with what the run stored: its base model and dataset unless given, its settings always
+     * (given ones are refused rather than dropped), and refuses to do nothing silently when its epochs are done.
+     */
+    private void fillFromRun() {
+        Trainer.RunInfo run = Trainer.describe(runs.resolve(resume));
+        List<String> given = RUN_SETTINGS.stream().filter(o -> spec.commandLine().getParseResult().hasMatchedOption(o)).toList();
+        if (!given.isEmpty()) {
+            throw new BadInputException("--resume " + resume + ": " + String.join(", ", given) + " cannot change a run's settings (it continues "
+                    + "with its own); drop " + (given.size() == 1 ? "it" : "them") + ", or start a new run with --run NAME");
+        }
+        int target = epochs != null ? epochs : run.settings().epochs();
+        if (run.epochsDone() >= target) {
+            throw new BadInputException("run " + resume + " finished " + run.epochsDone() + "/" + target + " epochs; pass --epochs "
+                    + (run.epochsDone() + 1) + " or more to continue");
+        }
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--model") && run.baseModel() != null) modelOptions.model = run.baseModel();
+        if (dataset == null) {
+            if (run.dataset() == null) throw new BadInputException("--resume " + resume + ": the run does not record its dataset; pass --dataset DIR");
+            dataset = Path.of(run.dataset());
+        }
+    }
+
     /** Turns on evaluation during training when --eval-every (or the resumed run's) asks for it; the embedder to close, or null. */
     private ClapEmbedder evaluation(Trainer trainer, ModelFolder folder, PromptTokenizer tokenizer, MusicGen model, String datasetName,
                                     List<String> validTemplates, Trainer.Outputs outputs) {
@@ -163,16 +208,19 @@ final class TrainCommand implements Callable<Integer> {
         if (every < 0) throw new BadInputException("--eval-every " + every + ": must be 0 (off) or more");
         if (every == 0) return null;
         int clips = evalClips != null ? evalClips : Integer.parseInt(stored.getOrDefault("clips", "4"));
-        double seconds = evalDuration != null ? evalDuration : Double.parseDouble(stored.getOrDefault("duration", "5"));
+        PreparedDataset prepared = PreparedDataset.open(dataset);
+        double seconds = evalDuration != null ? evalDuration
+                : stored.containsKey("duration") ? Double.parseDouble(stored.get("duration")) : prepared.info().fragmentSeconds();
+        String described = descriptions != null ? descriptions : stored.get("descriptions");
         int stop = patience != null ? patience : Integer.parseInt(stored.getOrDefault("patience", "0"));
-        String clapId = clap != null ? clap : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP);
+        String clapId = HubClient.canonicalId(clap != null ? clap : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP));
         long seed = trainer.settings().seed();
         ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
                 Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
-        PreparedDataset prepared = PreparedDataset.open(dataset);
+        Map<String, String> texts = ConceptDescriptions.choose(described, "--descriptions", prepared);
         ClapEmbedder embedder = ClapEmbedder.open(clapId, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
         ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null,
-                prepared.descriptions(), System.err)
+                texts, System.err)
                         .onGenerationSteps(steps -> new StepProgress(System.err, steps));
         Map<String, String> config = new LinkedHashMap<>();
         config.put("every", Integer.toString(every));
@@ -180,6 +228,7 @@ final class TrainCommand implements Callable<Integer> {
         config.put("duration", Double.toString(seconds));
         config.put("patience", Integer.toString(stop));
         config.put("clap", clapId);
+        if (described != null) config.put("descriptions", described.equals(ConceptDescriptions.NONE) ? described : Path.of(described).toAbsolutePath().toString());
         trainer.evaluateWith(new Trainer.EvalSettings(every, stop, config, (concepts, epochsDone) -> {
             Path dir = outputs.runDir().resolve("eval").resolve(String.format(Locale.ROOT, "epoch-%03d", epochsDone));
             System.err.printf(Locale.ROOT, "%nevaluating after epoch %d: %d clip(s) of %.1f s per concept, CLAP %s%n", epochsDone, clips, seconds, clapId);
@@ -256,14 +305,14 @@ final class TrainCommand implements Callable<Integer> {
             long now = System.nanoTime();
             if (stepInEpoch < stepsInEpoch && now - lastDraw < 100_000_000L) return;
             lastDraw = now;
-            err.printf(Locale.ROOT, "\repoch %d step %d/%d (total %d) loss %.4f ce %.4f lr %.3g %.2f steps/s ", m.epoch() + 1, stepInEpoch,
+            err.printf(Locale.ROOT, "\repoch %d step %d/%d (total %d) loss %.4f ce %.4f lr %.3g %.2f steps/s ", m.epoch(), stepInEpoch,
                     stepsInEpoch, m.step(), m.loss(), m.crossEntropy(), m.lr(), steps / ((now - start) / 1e9));
             err.flush();
         }
 
         @Override
         public void onEpoch(Trainer.EpochMetrics m) {
-            err.printf(Locale.ROOT, "%nepoch %d done: train ce %.4f, valid ce %.4f%n", m.epoch() + 1, m.trainCrossEntropy(), m.validCrossEntropy());
+            err.printf(Locale.ROOT, "%nepoch %d done: train ce %.4f, valid ce %.4f%n", m.epoch(), m.trainCrossEntropy(), m.validCrossEntropy());
         }
 
         @Override

@@ -8,6 +8,7 @@ import ai.musicgenti.core.Caches;
 import ai.musicgenti.core.CodesFile;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.models.EnCodec;
+import ai.musicgenti.text.ConceptPrompts;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.io.IOException;
@@ -162,6 +163,8 @@ public final class DatasetPreparer {
             throw new BadInputException(root + ": cannot list it (" + e.getMessage() + "); " + layout, e);
         }
         if (concepts.isEmpty()) throw new BadInputException(root + ": contains no concept folders; " + layout);
+        // here, before any encoding, rather than when train finds it
+        for (Path c : concepts) ConceptPrompts.requireName(c.getFileName().toString(), c + " (rename the folder)");
         return concepts;
     }
 
@@ -207,7 +210,7 @@ public final class DatasetPreparer {
                     skip(path, "cannot be read");
                 } else if (seen.containsKey(sha)) {
                     skip(path, "same content as " + seen.get(sha));
-                } else if (before.containsKey(sha)) {
+                } else if (before.containsKey(sha) && filesExist(before.get(sha))) {
                     seen.put(sha, path);
                     sources.add(renamed(before.get(sha), path));
                     kept++;
@@ -328,6 +331,11 @@ public final class DatasetPreparer {
             out.computeIfAbsent(concept, c -> new ArrayList<>()).add(new Source(fragments.get(0).source(), sha, fragments));
         }));
         return out;
+    }
+
+    /** A clip whose fragment files were deleted since is prepared again: training would fail on the missing file. */
+    private boolean filesExist(Source s) {
+        return s.fragments().stream().allMatch(f -> Files.isRegularFile(dataset.resolve(f.audio())) && Files.isRegularFile(dataset.resolve(f.codes())));
     }
 
     /** A kept clip under its current name: a moved or renamed file keeps its fragments. */

@@ -4,6 +4,7 @@ import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.data.FiniteJson;
 import ai.musicgenti.data.Fragment;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.generate.Generator;
@@ -50,7 +51,7 @@ import java.util.function.IntFunction;
 public final class ConceptEvaluator {
     public static final String WINDOWING = "CLAP embeddings of 10 s windows at 48 kHz mono: a clip or fragment shorter than 10 s is one "
             + "window (repeat-padded by the extractor), a longer one several; generated and reference sets are embedded the same way";
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = FiniteJson.mapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** What to generate: clips per concept, their length in seconds, the sampling settings (seed included), K. */
     public record Settings(int clipsPerConcept, double seconds, Generator.Settings generation, int k, int batch, boolean fadInf) {
@@ -219,6 +220,8 @@ public final class ConceptEvaluator {
                     settings.fadInf() ? String.format(Locale.ROOT, ", fad-inf %.4f", fadInf) : "",
                     background != null ? String.format(Locale.ROOT, ", fad-background %.4f", fadBackground) : "", kncc, knco,
                     text != null ? String.format(Locale.ROOT, ", clap %.4f", clap) : "", gen.length);
+            // as fad does: a warning only in eval.json and eval.md goes unread
+            for (String w : warnings) log.printf(Locale.ROOT, "warning: %s / %s: %s%n", concept, system, w);
         }
         return new SystemResult(gen.length, gen.length, fad, fadInf, fadBackground, kncc, knco, k, clap, warnings);
     }
@@ -323,19 +326,19 @@ public final class ConceptEvaluator {
             c.put("valid_fragments", r.validFragments());
             c.put("reference_windows", r.referenceWindows());
             c.put("description", r.description());
-            c.put("reference_clap_score", finite(r.referenceClapScore()));
+            c.put("reference_clap_score", r.referenceClapScore());
             Map<String, Object> systems = new LinkedHashMap<>();
             for (var e : r.systems().entrySet()) {
                 SystemResult s = e.getValue();
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("clips", s.clips());
                 m.put("windows", s.windows());
-                m.put("fad", finite(s.fad()));
-                m.put("fad_inf", finite(s.fadInf()));
-                m.put("fad_background", finite(s.fadBackground()));
-                m.put("kncc", finite(s.kncc()));
-                m.put("knco", finite(s.knco()));
-                m.put("clap_score", finite(s.clapScore()));
+                m.put("fad", s.fad());
+                m.put("fad_inf", s.fadInf());
+                m.put("fad_background", s.fadBackground());
+                m.put("kncc", s.kncc());
+                m.put("knco", s.knco());
+                m.put("clap_score", s.clapScore());
                 m.put("k", s.k());
                 m.put("warnings", s.warnings());
                 systems.put(e.getKey(), m);
@@ -383,10 +386,6 @@ public final class ConceptEvaluator {
         AtomicFiles.writeBytes(dir.resolve("eval.json"), JSON.writeValueAsBytes(report(results, header)));
         String intro = "Settings: " + header.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).reduce((a, b) -> a + ", " + b).orElse("");
         AtomicFiles.writeBytes(dir.resolve("eval.md"), markdown(results, intro).getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static Object finite(double x) {
-        return Double.isFinite(x) ? x : null;
     }
 
     private static String fmt(double x) {

@@ -167,6 +167,124 @@ class FirstRunTest {
         assertFalse(Files.exists(mp3));
     }
 
+    /** Item 2: the same folder typed two ways was "other settings", and relative paths were stored. */
+    @Test
+    void aModelIsTheSameHoweverItsFolderIsTyped() throws Exception {
+        Path clips = TrainCommandTest.clips(tmp.resolve("paths"));
+        Path ds = tmp.resolve("paths/ds");
+        String relative = Path.of("").toAbsolutePath().relativize(model).toString();
+        Cli.Run first = Cli.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", relative, "--fragment-seconds", "0.4");
+        assertEquals(0, first.code(), first.err());
+        JsonNode info = JSON.readTree(ds.resolve("dataset.json").toFile());
+        assertEquals(model.toRealPath().toString(), info.path("model").asText(), "stored absolute: " + info);
+        assertEquals(64, info.path("model_hash").asText().length(), info.toString());
+        Cli.Run again = Cli.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", model.toAbsolutePath() + "/.",
+                "--fragment-seconds", "0.4");
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.out().contains("0 fragments from 0 new clip(s) prepared now, 8 unchanged clip(s) kept"), again.out());
+    }
+
+    /** Item 11: a dataset whose fragment file was deleted stayed "unchanged", and train kept failing. */
+    @Test
+    void prepareRemakesMissingFragmentFiles() throws Exception {
+        Path clips = TrainCommandTest.clips(tmp.resolve("repair"));
+        Path ds = tmp.resolve("repair/ds");
+        String[] prepare = {"prepare", clips.toString(), "--dataset", ds.toString(), "--model", model.toString(), "--fragment-seconds", "0.4"};
+        assertEquals(0, Cli.run(prepare).code());
+        JsonNode first = JSON.readTree(ds.resolve("metadata_train.json").toFile()).path("fragments").get(0);
+        Path codes = ds.resolve(first.path("codes").asText()), audio = ds.resolve(first.path("audio").asText());
+        byte[] before = Files.readAllBytes(codes);
+        Files.delete(codes);
+        Cli.Run r = Cli.run(prepare);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("from 1 new clip(s) prepared now, 7 unchanged clip(s) kept"), r.out());
+        assertTrue(Files.exists(audio));
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(codes)), "the same codes again");
+    }
+
+    /**
+     * Items 9 and 12, and epochs counted from 1: --resume dropped --lr without a word, ignored the run's base model,
+     * demanded --dataset and did nothing silently on a finished run; metrics.jsonl wrote NaN as "NaN" and counted
+     * epochs from 0.
+     */
+    @Test
+    void trainingAndResumingAsANewUserDoes() throws Exception {
+        Path clips = TrainCommandTest.clips(tmp.resolve("resume"));
+        Path ds = tmp.resolve("resume/ds");
+        // no validation data: the validation loss is NaN
+        assertEquals(0, Cli.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", model.toString(), "--fragment-seconds", "0.4",
+                "--val-fraction", "0").code());
+        Path runs = tmp.resolve("resume/runs"), out = tmp.resolve("resume/models");
+        String[] where = {"--runs", runs.toString(), "--out", out.toString()};
+        Cli.Run train = Cli.run(concat(new String[]{"train", "--model", Path.of("").toAbsolutePath().relativize(model).toString(), "--dataset",
+                ds.toString(), "--concepts", "a", "--tokens", "2", "--epochs", "1", "--music-len", "8", "--batch-size", "4", "--run", "r"}, where));
+        assertEquals(0, train.code(), train.err());
+        Path conceptsFile = out.resolve("ds/r.safetensors");
+        try (ai.musicgenti.core.Safetensors st = ai.musicgenti.core.Safetensors.open(conceptsFile)) {
+            assertEquals(model.toRealPath().toString(), st.metadata().get("base_model"));
+            JsonNode metrics = JSON.readTree(st.metadata().get("metrics"));
+            assertEquals(1, metrics.path("epoch").asInt(), metrics.toString());
+            assertTrue(metrics.path("valid_ce").isNull(), metrics.toString());
+        }
+        List<JsonNode> lines = jsonLines(runs.resolve("r/metrics.jsonl"));
+        for (JsonNode line : lines) assertEquals(1, line.path("epoch").asInt(), "the first epoch is epoch 1: " + line);
+        JsonNode epochLine = lines.stream().filter(l -> l.path("type").asText().equals("epoch")).findFirst().orElseThrow();
+        assertTrue(epochLine.path("valid_ce").isNull(), "null, as eval.json writes it: " + epochLine);
+
+        assertUserError(Cli.run(concat(new String[]{"train", "--resume", "r", "--lr", "0.5", "--tokens", "3", "--epochs", "2"}, where)),
+                "--resume r: --tokens, --lr cannot change a run's settings");
+        assertUserError(Cli.run(concat(new String[]{"train", "--resume", "r"}, where)), "run r finished 1/1 epochs; pass --epochs 2");
+        // neither --model (the default would be a download) nor --dataset: the run's own
+        Cli.Run resumed = Cli.run(concat(new String[]{"train", "--resume", "r", "--epochs", "2"}, where));
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.err().contains("epoch 2 done"), resumed.err());
+        assertEquals(List.of(1, 2), jsonLines(runs.resolve("r/metrics.jsonl")).stream().filter(l -> l.path("type").asText().equals("epoch"))
+                .map(l -> l.path("epoch").asInt()).toList());
+    }
+
+    /**
+     * Item 3: eval --descriptions none was read as a file name, so a dataset with descriptions could not be scored
+     * with a CLAP without a text tower, nor trained with --eval-every. Also: eval's clips last as long as the
+     * dataset's fragments unless told, and its warnings reach the console.
+     */
+    @Test
+    void descriptionsNoneTurnsTheClapScoreOff() throws Exception {
+        Path root = tmp.resolve("none");
+        Path clips = TrainCommandTest.clips(root);
+        Files.writeString(clips.resolve("metadata_concepts.json"), "{\"a\": \"slow piano\"}");
+        Path ds = root.resolve("ds");
+        assertEquals(0, Cli.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", model.toString(), "--fragment-seconds", "0.4",
+                "--val-fraction", "0.25").code());
+        String clap = Golden.firstOfKind("clap_audio").dir().toString(); // no tokenizer.json: no text tower to use
+        String[] where = {"--runs", root.resolve("runs").toString(), "--out", root.resolve("models").toString(), "--cache", root.resolve("cache").toString()};
+        Cli.Run train = Cli.run(concat(new String[]{"train", "--model", model.toString(), "--dataset", ds.toString(), "--concepts", "a", "--tokens", "2",
+                "--epochs", "1", "--music-len", "8", "--run", "r", "--eval-every", "1", "--eval-clips", "2", "--clap", clap, "--descriptions", "none",
+                "--device", "cpu"}, where));
+        assertEquals(0, train.code(), train.err());
+
+        Path out = root.resolve("eval");
+        Cli.Run eval = Cli.run("eval", "--concepts", root.resolve("models/ds/r.safetensors").toString(), "--dataset", ds.toString(), "--model",
+                model.toString(), "--per-concept", "2", "--clap", clap, "--cache", root.resolve("cache").toString(), "--descriptions", "none",
+                "--out", out.toString(), "--device", "cpu");
+        assertEquals(0, eval.code(), eval.err());
+        JsonNode report = JSON.readTree(out.resolve("eval.json").toFile());
+        assertTrue(report.path("concepts").path("a").path("systems").path("musicgen-ti").path("clap_score").isNull(), report.toString());
+        assertEquals(0.4, report.path("duration").asDouble(), 1e-9, "the dataset's fragment length: " + report);
+        assertEquals(ds.toAbsolutePath().normalize().toString(), report.path("dataset").asText());
+        assertTrue(eval.err().contains("warning: a / musicgen-ti: reference only"), "warnings on the console too: " + eval.err());
+    }
+
+    /** Friction: concept folder names were checked only by train, after all the encoding. */
+    @Test
+    void prepareChecksConceptNamesBeforeEncoding() throws Exception {
+        Path clips = TrainCommandTest.clips(tmp.resolve("names"));
+        Files.move(clips.resolve("b"), clips.resolve("my band"));
+        Path ds = tmp.resolve("names/ds");
+        assertUserError(Cli.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", "nobody/never-downloaded"),
+                "my band (rename the folder)", "letters A-Z and a-z, digits, '.', '_' and '-'");
+        assertFalse(Files.exists(ds));
+    }
+
     private static Path dataset;
 
     /** The two-concept sine dataset of TrainCommandTest, prepared once. */

@@ -57,9 +57,7 @@ public final class ConceptPrompts {
         int row = 0;
         for (Map.Entry<String, Integer> e : tokenCounts.entrySet()) {
             String name = e.getKey();
-            if (!NAME.matcher(name).matches()) {
-                throw new BadInputException("concept name '" + name + "': use letters, digits, '.', '_' or '-' (starting with a letter or digit)");
-            }
+            requireName(name, "concept name '" + name + "'");
             if (e.getValue() < 1) throw new BadInputException("concept '" + name + "': needs at least one token, got " + e.getValue());
             concepts.put(name, new Concept(name, e.getValue(), row));
             row += e.getValue();
@@ -79,6 +77,14 @@ public final class ConceptPrompts {
         Concept c = concepts.get(name);
         if (c == null) throw new BadInputException("unknown concept '" + name + "'; known: " + concepts.keySet());
         return c;
+    }
+
+    /** Refuses a concept name that a prompt could not write as {@code <name>}; {@code what} names it in the message. */
+    public static void requireName(String name, String what) {
+        if (!NAME.matcher(name).matches()) {
+            throw new BadInputException(what + ": a concept's name is written <name> in prompts, so it may use only the letters A-Z and a-z, "
+                    + "digits, '.', '_' and '-', starting with a letter or digit");
+        }
     }
 
     /** Where a prompt template puts the concept. */
