@@ -8,6 +8,8 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 
@@ -28,10 +30,24 @@ public final class Main {
     }
 
     public static int run(String... args) {
+        PrintStream err = System.err;
+        LineEnd tracked = new LineEnd(err);
+        System.setErr(tracked);
+        try {
+            return run(tracked, args);
+        } finally {
+            System.setErr(err);
+        }
+    }
+
+    private static int run(LineEnd err, String... args) {
         Main main = new Main();
         CommandLine cli = new CommandLine(main);
+        cli.setErr(new PrintWriter(err, true));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             boolean userError = e instanceof BadInputException;
+            // a progress line ("\rembedding ...: 3/8 ") would otherwise run into the message
+            err.endLine();
             cmd.getErr().println("musicgen-ti: " + (userError ? "" : "internal error: ") + e.getMessage());
             if (main.verbose) e.printStackTrace(cmd.getErr());
             else if (!userError) cmd.getErr().println("(run again with --verbose for the stack trace)");
@@ -63,6 +79,31 @@ public final class Main {
             // a damaged jar: say so below rather than fail the command
         }
         return "musicgen-ti " + p.getProperty("version", "(version unknown)") + " (commit " + p.getProperty("commit", "unknown") + ")";
+    }
+
+    /** stderr that knows whether its last line is open, as a progress line redrawn with '\r' leaves it. */
+    private static final class LineEnd extends PrintStream {
+        private volatile boolean open;
+
+        LineEnd(PrintStream out) {
+            super(out, true, StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void write(int b) {
+            super.write(b);
+            open = b != '\n';
+        }
+
+        @Override
+        public void write(byte[] buf, int off, int len) {
+            super.write(buf, off, len);
+            if (len > 0) open = buf[off + len - 1] != '\n';
+        }
+
+        void endLine() {
+            if (open) println();
+        }
     }
 
     static final class Version implements CommandLine.IVersionProvider {

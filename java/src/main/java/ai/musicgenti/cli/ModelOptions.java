@@ -15,7 +15,7 @@ final class ModelOptions {
     @Option(names = "--device", defaultValue = "auto", description = "auto (CUDA when present), cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA), f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA; prepare: f32 on both), f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (0 = one: BLAS keeps the cores; default: ${DEFAULT-VALUE}).")

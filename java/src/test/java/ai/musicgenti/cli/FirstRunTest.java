@@ -285,6 +285,26 @@ class FirstRunTest {
         assertFalse(Files.exists(ds));
     }
 
+    /** Friction: inspecting a concepts file needed Python. */
+    @Test
+    void infoDescribesAConceptsFile() {
+        Cli.Run r = Cli.run("info", concepts.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("concepts   [\"clicks\"]") && r.out().contains("<clicks_1>") && r.out().contains("clicks           2 x 24"), r.out());
+        assertTrue(r.out().contains("base model " + model) && r.out().contains("epoch      1 (step 1)"), r.out());
+        assertUserError(Cli.run("info", model.resolve("config.json").toString()), "config.json");
+    }
+
+    /** Friction: a broken config.json leaked the JSON parser's wording. */
+    @Test
+    void aBrokenConfigSaysWhereNotHowTheParserFailed() throws IOException {
+        Path broken = Files.createDirectories(tmp.resolve("broken-model"));
+        Files.writeString(broken.resolve("config.json"), "{\n  \"model_type\": \"musicgen\",\n  }\n");
+        Cli.Run r = Cli.run("info", "--model", broken.toString());
+        assertUserError(r, broken.resolve("config.json") + ": not valid JSON at line 3, column 3");
+        assertFalse(r.err().contains("Unexpected character"), r.err());
+    }
+
     private static Path dataset;
 
     /** The two-concept sine dataset of TrainCommandTest, prepared once. */

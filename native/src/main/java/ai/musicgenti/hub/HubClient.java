@@ -195,7 +195,7 @@ public final class HubClient {
     }
 
     private ModelId parse(String repoArg) {
-        return ModelId.parse(repoArg).orElseThrow(() -> new BadInputException(flag + " " + repoArg
-                + ": no such folder, and not a Hugging Face repo id; pass a model folder or a repo like facebook/musicgen-small[@revision]"));
+        return ModelId.parse(repoArg).orElseThrow(() -> new BadInputException(repoArg + ": no such folder, and not a Hugging Face repo id; "
+                + "pass " + flag + " a model folder or a repo like facebook/musicgen-small[@revision]"));
     }
 }
