@@ -138,10 +138,13 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** The run's settings, fixed when it starts: a resumed run continues with its own, so these cannot be given then. */
+    /**
+     * The run's settings, fixed when it starts (flag = its {@link Trainer.Settings} component in kebab case): a
+     * resumed run continues with its own, so a flag given then must agree with them.
+     */
     private static final List<String> RUN_SETTINGS = List.of("--concepts", "--tokens", "--batch-size", "--examples-num", "--music-len",
             "--lr", "--lr-step-epochs", "--lr-gamma", "--grad-amplify", "--entropy-alpha", "--ortho-alpha", "--cr-alpha", "--cr-margin",
-            "--shuffle-tokens", "--init-word", "--seed", "--run");
+            "--shuffle-tokens", "--init-word", "--seed");
 
     @Override
     public Integer call() throws Exception {
@@ -182,22 +185,45 @@ final class TrainCommand implements Callable<Integer> {
      * (given ones are refused rather than dropped), and refuses to do nothing silently when its epochs are done.
      */
     private void fillFromRun() {
-        Trainer.RunInfo run = Trainer.describe(runs.resolve(resume));
-        List<String> given = RUN_SETTINGS.stream().filter(o -> spec.commandLine().getParseResult().hasMatchedOption(o)).toList();
-        if (!given.isEmpty()) {
-            throw new BadInputException("--resume " + resume + ": " + String.join(", ", given) + " cannot change a run's settings (it continues "
-                    + "with its own); drop " + (given.size() == 1 ? "it" : "them") + ", or start a new run with --run NAME");
+        Trainer.RunInfo saved = Trainer.describe(runs.resolve(resume));
+        if (run != null && !run.equals(resume)) {
+            throw new BadInputException("--run " + run + " with --resume " + resume + ": give one run name");
         }
-        int target = epochs != null ? epochs : run.settings().epochs();
-        if (run.epochsDone() >= target) {
-            throw new BadInputException("run " + resume + " finished " + run.epochsDone() + "/" + target + " epochs; pass --epochs "
-                    + (run.epochsDone() + 1) + " or more to continue");
+        List<String> differing = new ArrayList<>();
+        for (String flag : RUN_SETTINGS) {
+            if (!spec.commandLine().getParseResult().hasMatchedOption(flag)) continue;
+            Object stored = storedSetting(saved.settings(), flag), given = spec.findOption(flag).getValue();
+            if (!java.util.Objects.equals(stored, given)) differing.add(flag + " " + given + " (the run's: " + stored + ")");
         }
-        if (!spec.commandLine().getParseResult().hasMatchedOption("--model") && run.baseModel() != null) modelOptions.model = run.baseModel();
+        if (!differing.isEmpty()) {
+            throw new BadInputException("--resume " + resume + ": " + String.join(", ", differing) + " would change the run's settings, which it "
+                    + "keeps; drop " + (differing.size() == 1 ? "it" : "them") + ", or start a new run with --run NAME");
+        }
+        int target = epochs != null ? epochs : saved.settings().epochs();
+        if (saved.epochsDone() >= target) {
+            throw new BadInputException("run " + resume + " finished " + saved.epochsDone() + "/" + target + " epochs; pass --epochs "
+                    + (saved.epochsDone() + 1) + " or more to continue");
+        }
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--model") && saved.baseModel() != null) modelOptions.model = saved.baseModel();
         if (dataset == null) {
-            if (run.dataset() == null) throw new BadInputException("--resume " + resume + ": the run does not record its dataset; pass --dataset DIR");
-            dataset = Path.of(run.dataset());
+            if (saved.dataset() == null) throw new BadInputException("--resume " + resume + ": the run does not record its dataset; pass --dataset DIR");
+            dataset = Path.of(saved.dataset());
         }
+    }
+
+    private static Object storedSetting(Trainer.Settings settings, String flag) {
+        String[] words = flag.substring(2).split("-");
+        StringBuilder name = new StringBuilder(words[0]);
+        for (int i = 1; i < words.length; i++) name.append(Character.toUpperCase(words[i].charAt(0))).append(words[i].substring(1));
+        for (var c : Trainer.Settings.class.getRecordComponents()) {
+            if (!c.getName().contentEquals(name)) continue;
+            try {
+                return c.getAccessor().invoke(settings);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        throw new IllegalStateException(flag + " names no setting of a run");
     }
 
     /** Turns on evaluation during training when --eval-every (or the resumed run's) asks for it; the embedder to close, or null. */

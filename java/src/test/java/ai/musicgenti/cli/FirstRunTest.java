@@ -231,8 +231,8 @@ class FirstRunTest {
         JsonNode epochLine = lines.stream().filter(l -> l.path("type").asText().equals("epoch")).findFirst().orElseThrow();
         assertTrue(epochLine.path("valid_ce").isNull(), "null, as eval.json writes it: " + epochLine);
 
-        assertUserError(Cli.run(concat(new String[]{"train", "--resume", "r", "--lr", "0.5", "--tokens", "3", "--epochs", "2"}, where)),
-                "--resume r: --tokens, --lr cannot change a run's settings");
+        assertUserError(Cli.run(concat(new String[]{"train", "--resume", "r", "--lr", "0.5", "--tokens", "3", "--music-len", "8", "--epochs", "2"}, where)),
+                "--resume r: --tokens 3 (the run's: 2), --lr 0.5 (the run's: 0.1) would change the run's settings");
         assertUserError(Cli.run(concat(new String[]{"train", "--resume", "r"}, where)), "run r finished 1/1 epochs; pass --epochs 2");
         // neither --model (the default would be a download) nor --dataset: the run's own
         Cli.Run resumed = Cli.run(concat(new String[]{"train", "--resume", "r", "--epochs", "2"}, where));
