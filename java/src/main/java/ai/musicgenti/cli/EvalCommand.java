@@ -9,7 +9,9 @@ import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.Frechet;
 import ai.musicgenti.generate.Generator;
+import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.models.MusicGen;
+import ai.musicgenti.text.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
 import ai.musicgenti.train.LearnedConcepts;
 import picocli.CommandLine.Command;
@@ -53,8 +55,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--template-file", description = "Validation templates, one per line with %%s (default: configs/prompts/valid.txt, bundled).")
     Path templateFile;
 
-    @Option(names = "--duration", defaultValue = "5", description = "Seconds per generated clip (default: ${DEFAULT-VALUE}).")
-    double duration;
+    @Option(names = "--duration", description = "Seconds per generated clip (default: the dataset's fragment length, "
+            + "so that clips and reference are embedded alike).")
+    Double duration;
 
     @Option(names = "--background", description = "A background set for a second FAD: a folder of audio or statistics saved by fad --save-stats.")
     Path background;
@@ -74,9 +77,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "4", description = "Clips generated together (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--descriptions", description = "Concept descriptions for the CLAP text-audio score, as metadata_concepts.json"
+    @Option(names = "--descriptions", paramLabel = "FILE|none", description = "Concept descriptions for the CLAP text-audio score, as metadata_concepts.json"
             + " (default: the dataset's metadata_concepts.json when it has one; none = no CLAP score).")
-    Path descriptions;
+    String descriptions;
 
     @Option(names = "--inf", description = "Also compute FAD-inf (fadtk's extrapolation in 1/N), steadier than FAD for a few dozen clips.")
     boolean inf;
@@ -89,15 +92,14 @@ final class EvalCommand implements Callable<Integer> {
         for (Path o : other) {
             if (!Files.isDirectory(o)) throw new BadInputException("--other " + o + ": not a folder of <concept>/ folders of clips");
         }
-        List<String> templates = TrainCommand.templates(templateFile, "valid.txt");
+        List<String> templates = TrainCommand.templates(templateFile, "--template-file", "valid.txt");
         PreparedDataset data = PreparedDataset.open(dataset);
         Path folderPath = modelOptions.folder();
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(folderPath)) {
             LearnedConcepts concepts = LearnedConcepts.loadAll(conceptFiles, folder);
-            if (descriptions != null && !Files.isRegularFile(descriptions)) {
-                throw new BadInputException("--descriptions " + descriptions + ": no such file; give a metadata_concepts.json");
-            }
-            Map<String, String> described = descriptions != null ? ConceptDescriptions.read(descriptions) : data.descriptions();
+            ConceptPrompts named = concepts.prompts(tokenizer);
+            for (String t : templates) named.requireKnown(t, "validation template '" + t + "'");
+            Map<String, String> described = ConceptDescriptions.choose(descriptions, "--descriptions", data);
             Map<String, Path> others = new LinkedHashMap<>();
             for (Path o : other) {
                 String name = o.toAbsolutePath().normalize().getFileName().toString();
@@ -109,7 +111,8 @@ final class EvalCommand implements Callable<Integer> {
                 for (Path o : others.values()) ConceptEvaluator.otherClips(o, c);
             }
             Generator.Settings generation = Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed);
-            ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(perConcept, duration, generation, k, batch, inf);
+            double seconds = duration != null ? duration : data.info().fragmentSeconds();
+            ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(perConcept, seconds, generation, k, batch, inf);
             String stem = conceptFiles.get(0).getFileName().toString().replaceAll("\\.safetensors$", "");
             Path outDir = out != null ? out : Path.of("runs", stem, "eval");
             Compute compute = modelOptions.compute();
@@ -119,22 +122,23 @@ final class EvalCommand implements Callable<Integer> {
                 ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, data, templates, settings, bg, described, System.err)
                         .onGenerationSteps(steps -> new StepProgress(System.err, steps));
                 System.err.printf(Locale.ROOT, "eval %s on %s: %d concept(s) x %d clip(s) of %.1f s, seed %d; %s%n", stem, compute,
-                        concepts.tokenCounts().size(), perConcept, duration, seed, ConceptEvaluator.WINDOWING);
+                        concepts.tokenCounts().size(), perConcept, seconds, seed, ConceptEvaluator.WINDOWING);
                 List<ConceptEvaluator.ConceptResult> results = evaluator.evaluate(concepts, outDir, others);
                 Map<String, Object> header = new LinkedHashMap<>();
-                header.put("concepts_files", conceptFiles.stream().map(Path::toString).toList());
-                header.put("dataset", dataset.toString());
-                header.put("model", modelOptions.model);
-                header.put("clap", clap);
+                // absolute, so the record holds from any working directory
+                header.put("concepts_files", conceptFiles.stream().map(EvalCommand::absolute).toList());
+                header.put("dataset", absolute(dataset));
+                header.put("model", modelOptions.id());
+                header.put("clap", HubClient.canonicalId(clap));
                 header.put("per_concept", perConcept);
-                header.put("duration", duration);
+                header.put("duration", seconds);
                 header.put("seed", seed);
                 header.put("k", k);
                 header.put("fad_inf", inf);
-                header.put("descriptions", descriptions != null ? descriptions.toString()
-                        : described.isEmpty() ? null : dataset.resolve(ConceptDescriptions.FILE).toString());
-                if (background != null) header.put("background", background.toString());
-                header.put("other", others.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().toString(),
+                header.put("descriptions", described.isEmpty() ? null
+                        : absolute(descriptions != null ? Path.of(descriptions) : dataset.resolve(ConceptDescriptions.FILE)));
+                if (background != null) header.put("background", absolute(background));
+                header.put("other", others.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> absolute(e.getValue()),
                         (a, b) -> a, LinkedHashMap::new)));
                 ConceptEvaluator.write(outDir, results, header);
                 System.out.println(outDir.resolve("eval.json"));
@@ -142,5 +146,9 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static String absolute(Path p) {
+        return p.toAbsolutePath().normalize().toString();
     }
 }

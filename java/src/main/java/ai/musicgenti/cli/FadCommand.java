@@ -73,7 +73,10 @@ final class FadCommand implements Callable<Integer> {
                 ? ClapEmbedder.open(clap, compute, cache, new ProgressBar())
                 : EncodecEmbedder.open(codec, compute, cache, new ProgressBar())) {
             Frechet.Stats ref;
-            if (Files.isRegularFile(reference)) {
+            if (Files.isRegularFile(reference) && AudioDecoder.isAudioFile(reference)) {
+                throw new BadInputException(reference + ": an audio file, not a folder of audio nor statistics saved with --save-stats; "
+                        + "give the folder it is in");
+            } else if (Files.isRegularFile(reference)) {
                 ref = Frechet.load(reference, model);
             } else {
                 ref = Frechet.stats(List.copyOf(embed(embedder, reference).values()));
@@ -92,7 +95,14 @@ final class FadCommand implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "fad-inf %.6f  (slope %.4f, r2 %.4f)%n", f.score(), f.slope(), f.r2());
             }
             if (perSong) {
-                for (Frechet.SongScore s : Frechet.perSong(r, songs)) System.out.printf(Locale.ROOT, "  %12.6f  %s%n", s.fad(), s.song());
+                // a song's own statistics need two rows; skipping one keeps the others' scores
+                Map<String, float[][]> scored = new LinkedHashMap<>();
+                songs.forEach((name, rows) -> {
+                    if (rows.length >= 2) scored.put(name, rows);
+                    else System.err.printf(Locale.ROOT, "warning: --per-song skips %s: %d row (%s), a song's FAD needs 2%n", name, rows.length,
+                            embedder.describeRows());
+                });
+                for (Frechet.SongScore s : Frechet.perSong(r, scored)) System.out.printf(Locale.ROOT, "  %12.6f  %s%n", s.fad(), s.song());
             }
         }
         return 0;
@@ -104,12 +114,20 @@ final class FadCommand implements Callable<Integer> {
         List<Path> files = AudioDecoder.audioFiles(dir);
         if (files.isEmpty()) throw new BadInputException(dir + ": no audio files (" + String.join(", ", AudioDecoder.AUDIO_EXTENSIONS) + ") in it; check the path");
         Map<String, float[][]> out = new LinkedHashMap<>();
+        Map<String, String> unreadable = new LinkedHashMap<>();
         int i = 0;
         for (Path f : files) {
             System.err.printf(Locale.ROOT, "\rembedding %s: %d/%d ", dir.getFileName(), ++i, files.size());
-            out.put(dir.relativize(f).toString(), embedder.embed(f));
+            try {
+                out.put(dir.relativize(f).toString(), embedder.embed(f));
+            } catch (BadInputException e) {
+                // as prepare does: one broken file should not cost the others, and is listed at the end
+                unreadable.put(dir.relativize(f).toString(), e.getMessage().replace(f.toString() + ": ", ""));
+            }
         }
         System.err.println();
+        unreadable.forEach((f, why) -> System.err.println("warning: skipped " + dir.resolve(f) + ": " + why));
+        if (out.isEmpty()) throw new BadInputException(dir + ": none of its " + files.size() + " audio files could be read (see above); check the files");
         return out;
     }
 }

@@ -9,6 +9,7 @@ import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.generate.Generator;
 import ai.musicgenti.models.MusicGen;
+import ai.musicgenti.text.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
 import ai.musicgenti.train.LearnedConcepts;
 import picocli.CommandLine.Command;
@@ -17,13 +18,14 @@ import picocli.CommandLine.Option;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** Text (and optionally an audio clip) to music, written as WAV files. */
@@ -92,12 +94,16 @@ final class GenerateCommand implements Callable<Integer> {
             throw new BadInputException("--duration " + duration + ": must be a positive number of seconds");
         }
         if (batch < 1) throw new BadInputException("--batch " + batch + ": must be at least 1");
+        if (out.getFileName() != null && AudioDecoder.isAudioFile(out) && !isWav(out)) {
+            throw new BadInputException("--out " + out + ": only WAV is written; give a .wav file name (or a folder), and convert it afterwards");
+        }
         Wav.Options wav = wavOptions();
         Path folderPath = modelOptions.folder();
         Compute compute = modelOptions.compute();
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(tokenizerFile(folderPath))) {
             LearnedConcepts concepts = conceptFiles.isEmpty() ? null : LearnedConcepts.loadAll(conceptFiles, folder);
             List<String> texts = prompts(concepts);
+            requireKnownConcepts(texts, concepts, tokenizer);
             List<Path> targets = targets(texts);
             checkWritable(targets);
             MusicGen model = MusicGen.load(folder, compute);
@@ -133,7 +139,7 @@ final class GenerateCommand implements Callable<Integer> {
                 if (saveCodes) {
                     Path codes = targets.get(i).resolveSibling(targets.get(i).getFileName().toString().replaceAll("\\.wav$", "") + ".codes.safetensors");
                     Safetensors.write(codes, Map.of("codes", music.codes().narrow(0, i, 1)),
-                            Map.of("prompt", rows.get(i), "model", modelOptions.model, "seed", Long.toString(settings.seed())));
+                            Map.of("prompt", rows.get(i), "model", modelOptions.id(), "seed", Long.toString(settings.seed())));
                 }
                 System.out.println(targets.get(i));
             }
@@ -144,20 +150,25 @@ final class GenerateCommand implements Callable<Integer> {
     private List<String> prompts(LearnedConcepts concepts) throws IOException {
         List<String> all = new ArrayList<>(prompts);
         if (template != null) {
-            if (!template.contains("%s")) throw new BadInputException("--template \"" + template + "\": has no %s to put the concept in");
-            for (String name : concepts.tokenCounts().keySet()) all.add(template.replace("%s", "<" + name + ">"));
+            ConceptPrompts.requireSlot(template, "--template");
+            for (String name : concepts.tokenCounts().keySet()) all.add(ConceptPrompts.fill(template, name));
         }
-        if (promptsFile != null) {
-            if (!Files.isReadable(promptsFile)) {
-                throw new BadInputException("--prompts-file " + promptsFile + ": cannot be read; check the path");
-            }
-            for (String line : Files.readAllLines(promptsFile, StandardCharsets.UTF_8)) {
-                String t = line.strip();
-                if (!t.isEmpty() && !t.startsWith("#")) all.add(t);
-            }
-        }
+        if (promptsFile != null) all.addAll(LineFiles.read(promptsFile, "--prompts-file"));
         if (all.isEmpty()) throw new BadInputException("no prompt: give --prompt \"...\" (repeatable), --prompts-file FILE, or --concepts with --template");
         return all;
+    }
+
+    /** A placeholder that no loaded concept owns would be tokenised as plain words: the clip would silently lack it. */
+    private static void requireKnownConcepts(List<String> texts, LearnedConcepts concepts, PromptTokenizer tokenizer) {
+        ConceptPrompts known = concepts == null ? null : concepts.prompts(tokenizer);
+        for (String t : texts) {
+            if (known != null) {
+                known.requireKnown(t, "prompt '" + t + "'");
+            } else if (!ConceptPrompts.placeholders(t).isEmpty()) {
+                throw new BadInputException("prompt '" + t + "': " + ConceptPrompts.placeholders(t).get(0)
+                        + " names a learned concept, but none is loaded; pass --concepts FILE (written by train)");
+            }
+        }
     }
 
     private Generator.Settings settings(ModelFolder folder, double frameRate, int k, long promptFrames) {
@@ -191,21 +202,31 @@ final class GenerateCommand implements Callable<Integer> {
         return Wav.Options.DEFAULT.withFormat(f).withNormalization(n);
     }
 
-    /** One file per clip: --out itself for a single clip named *.wav, else numbered files or a folder of named ones. */
+    /**
+     * One file per clip: --out itself for a single clip named *.wav, else numbered files or a folder of named ones.
+     * Prompts whose names coincide (the same prompt twice, or the same first 60 characters) get -2, -3, ... so that
+     * no clip overwrites another.
+     */
     private List<Path> targets(List<String> texts) {
         int clips = texts.size() * batch;
         String name = out.getFileName() == null ? "" : out.getFileName().toString();
         List<Path> targets = new ArrayList<>();
-        if (name.toLowerCase(Locale.ROOT).endsWith(".wav")) {
+        if (isWav(out)) {
             String stem = name.substring(0, name.length() - 4);
             for (int i = 0; i < clips; i++) targets.add(clips == 1 ? out : out.resolveSibling(stem + "_" + (i + 1) + ".wav"));
         } else {
-            for (int p = 0; p < texts.size(); p++) {
-                String slug = slug(texts.get(p));
-                for (int i = 0; i < batch; i++) targets.add(out.resolve(batch == 1 ? slug + ".wav" : slug + "_" + (i + 1) + ".wav"));
+            Set<String> taken = new HashSet<>();
+            for (String text : texts) {
+                String slug = slug(text), stem = slug;
+                for (int n = 2; !taken.add(stem); n++) stem = slug + "-" + n;
+                for (int i = 0; i < batch; i++) targets.add(out.resolve(batch == 1 ? stem + ".wav" : stem + "_" + (i + 1) + ".wav"));
             }
         }
         return targets;
+    }
+
+    private static boolean isWav(Path file) {
+        return file.getFileName() != null && file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav");
     }
 
     private static String slug(String text) {

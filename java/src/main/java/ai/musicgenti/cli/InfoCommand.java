@@ -1,11 +1,13 @@
 package ai.musicgenti.cli;
 
+import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.WeightStore;
 import ai.musicgenti.models.MusicGen;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,13 +21,21 @@ import java.util.stream.Stream;
 
 /** What a model is and where its files are, read from its configs and safetensors headers (no weights loaded). */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Show a model's configuration, parameter counts, dtypes, files and where they are cached.")
+        description = {"Show a model's configuration, parameter counts, dtypes, files and where they are cached.",
+                "With a concepts file (.safetensors from train): its concepts, tokens, base model, epoch and metrics."})
 final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
+    @Parameters(index = "0", arity = "0..1", paramLabel = "CONCEPTS_FILE", description = "A concepts file to describe instead of a model.")
+    Path conceptsFile;
+
     @Override
     public Integer call() throws IOException {
+        if (conceptsFile != null) {
+            describeConcepts(conceptsFile);
+            return 0;
+        }
         Path dir = modelOptions.folder();
         try (ModelFolder folder = ModelFolder.open(dir)) {
             MusicGen.Config c = MusicGen.Config.fromJson(folder.config());
@@ -45,6 +55,29 @@ final class InfoCommand implements Callable<Integer> {
             printFiles(dir);
         }
         return 0;
+    }
+
+    /** From the header alone: no model is needed to read what a concepts file holds. */
+    private static void describeConcepts(Path file) {
+        if (!Files.isRegularFile(file)) throw new BadInputException(file + ": no such file; give a concepts file written by train");
+        try (Safetensors st = Safetensors.open(file)) {
+            Map<String, String> meta = st.metadata();
+            if (!meta.containsKey("concepts") || !meta.containsKey("tokens")) {
+                throw new BadInputException(file + ": no 'concepts' metadata; this is not a concepts file written by musicgen-ti train");
+            }
+            System.out.printf(Locale.ROOT, "concepts   %s%n", meta.get("concepts"));
+            System.out.printf(Locale.ROOT, "tokens     %s%n", meta.get("tokens"));
+            for (var e : new TreeMap<>(st.entries()).entrySet()) {
+                String name = e.getKey();
+                long[] shape = e.getValue().shape();
+                System.out.printf(Locale.ROOT, "           %-16s %d x %d%n", name, shape[0], shape.length > 1 ? shape[1] : 1);
+            }
+            System.out.printf(Locale.ROOT, "base model %s (sha256 of its T5 embeddings %s)%n", meta.getOrDefault("base_model", "?"),
+                    meta.getOrDefault("base_model_hash", "?"));
+            System.out.printf(Locale.ROOT, "width      %s%n", meta.getOrDefault("d_model", "?"));
+            System.out.printf(Locale.ROOT, "epoch      %s (step %s)%n", meta.getOrDefault("epoch", "?"), meta.getOrDefault("step", "?"));
+            System.out.printf(Locale.ROOT, "metrics    %s%n", meta.getOrDefault("metrics", "{}"));
+        }
     }
 
     private static void printParameters(WeightStore store) {

@@ -5,6 +5,14 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Properties;
+
 /**
  * The {@code musicgen-ti} launcher. Exit codes: 0 success, 1 a user error (printed as one line), 2 an internal
  * error. Stack traces only with {@code --verbose}.
@@ -22,24 +30,86 @@ public final class Main {
     }
 
     public static int run(String... args) {
+        PrintStream err = System.err;
+        LineEnd tracked = new LineEnd(err);
+        System.setErr(tracked);
+        try {
+            return run(tracked, args);
+        } finally {
+            System.setErr(err);
+        }
+    }
+
+    private static int run(LineEnd err, String... args) {
         Main main = new Main();
         CommandLine cli = new CommandLine(main);
+        cli.setErr(new PrintWriter(err, true));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             boolean userError = e instanceof BadInputException;
+            // a progress line ("\rembedding ...: 3/8 ") would otherwise run into the message
+            err.endLine();
             cmd.getErr().println("musicgen-ti: " + (userError ? "" : "internal error: ") + e.getMessage());
             if (main.verbose) e.printStackTrace(cmd.getErr());
             else if (!userError) cmd.getErr().println("(run again with --verbose for the stack trace)");
             return userError ? 1 : 2;
         });
         cli.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? 1 : 2);
+        // the usage of a command runs to 40 lines and hides the one that says what was wrong
+        cli.setParameterExceptionHandler((e, arguments) -> {
+            CommandLine cmd = e.getCommandLine();
+            cmd.getErr().println("musicgen-ti: " + e.getMessage() + "; see '" + cmd.getCommandSpec().qualifiedName() + " --help'");
+            return 1;
+        });
+        provideVersion(cli);
         return cli.execute(args);
+    }
+
+    /** Every subcommand's -V, down to bench's own subcommands, not only the top command's. */
+    private static void provideVersion(CommandLine cmd) {
+        cmd.getCommandSpec().versionProvider(new Version());
+        for (CommandLine sub : cmd.getSubcommands().values()) provideVersion(sub);
+    }
+
+    /** "musicgen-ti VERSION (commit HASH)", from the build information the jar was packed with. */
+    static String version() {
+        Properties p = new Properties();
+        try (InputStream in = Main.class.getResourceAsStream("/musicgen-ti-build.properties")) {
+            if (in != null) p.load(new InputStreamReader(in, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            // a damaged jar: say so below rather than fail the command
+        }
+        return "musicgen-ti " + p.getProperty("version", "(version unknown)") + " (commit " + p.getProperty("commit", "unknown") + ")";
+    }
+
+    /** stderr that knows whether its last line is open, as a progress line redrawn with '\r' leaves it. */
+    private static final class LineEnd extends PrintStream {
+        private volatile boolean open;
+
+        LineEnd(PrintStream out) {
+            super(out, true, StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void write(int b) {
+            super.write(b);
+            open = b != '\n';
+        }
+
+        @Override
+        public void write(byte[] buf, int off, int len) {
+            super.write(buf, off, len);
+            if (len > 0) open = buf[off + len - 1] != '\n';
+        }
+
+        void endLine() {
+            if (open) println();
+        }
     }
 
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[]{"musicgen-ti " + (v != null ? v : "(development build)")};
+            return new String[]{version()};
         }
     }
 }

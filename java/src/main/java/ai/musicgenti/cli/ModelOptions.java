@@ -16,7 +16,7 @@ final class ModelOptions {
     @Option(names = "--device", defaultValue = "auto", description = "auto (CUDA when present), cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA), f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA; prepare: f32 on both), f32, f16 or bf16 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--threads", defaultValue = "0", description = "CPU cores to use (0 = OMP_NUM_THREADS when set, else all; default: ${DEFAULT-VALUE}).")
@@ -25,6 +25,11 @@ final class ModelOptions {
     /** The local folder of the model, downloading it into the Hugging Face cache when needed. */
     Path folder() {
         return HubClient.fromEnvironment().resolveModel(model, new ProgressBar());
+    }
+
+    /** How the model is recorded in the files a command writes: see {@link HubClient#canonicalId}. */
+    String id() {
+        return HubClient.canonicalId(model);
     }
 
     Compute compute() {

@@ -14,6 +14,7 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -60,10 +61,10 @@ final class PrepareCommand implements Callable<Integer> {
         if (modelOptions.dtype.equalsIgnoreCase("auto")) modelOptions.dtype = "f32";
         Path folderPath = modelOptions.folder();
         Compute compute = modelOptions.compute();
-        String version = Main.class.getPackage().getImplementationVersion();
-        var settings = new DatasetPreparer.Settings(modelOptions.model, fragmentSeconds, lastPiece, valFraction, seed, encodeBatch,
-                "musicgen-ti " + (version != null ? version : "(development build)"));
         try (ModelFolder folder = ModelFolder.open(folderPath)) {
+            List<String> codecWeights = folder.store().names().stream().filter(n -> n.startsWith("audio_encoder.")).sorted().toList();
+            var settings = new DatasetPreparer.Settings(modelOptions.id(), folder.store().sha256(codecWeights), fragmentSeconds, lastPiece,
+                    valFraction, seed, encodeBatch, Main.version());
             EnCodec codec = new EnCodec(EnCodec.Config.fromJson(folder.config().path("audio_encoder")),
                     folder.weights(compute).pp("audio_encoder"));
             int codebooks = folder.config().path("decoder").path("num_codebooks").asInt(codec.numCodebooks());
@@ -85,6 +86,13 @@ final class PrepareCommand implements Callable<Integer> {
                 dataset, report.newFragments(), report.preparedSources(), report.keptSources());
         for (DatasetInfo.Concept c : report.concepts()) {
             out.printf(Locale.ROOT, "  %-24s %3d clips, %4d train / %3d valid fragments%n", c.name(), c.sources(), c.trainFragments(), c.validFragments());
+        }
+        for (DatasetInfo.Concept c : report.concepts()) {
+            if (valFraction > 0 && c.sources() == 1) {
+                System.err.printf(Locale.ROOT, "warning: %s has one clip, so none is held out: training gets no validation loss and eval no kNCC/kNCO; add clips%n", c.name());
+            } else if (valFraction > 0 && c.sources() == 2) {
+                System.err.printf(Locale.ROOT, "warning: %s has two clips, so one of them (half its audio) is held out for validation; add clips%n", c.name());
+            }
         }
         if (!report.skipped().isEmpty()) {
             out.println("skipped " + report.skipped().size() + ":");

@@ -2,11 +2,13 @@ package ai.musicgenti.cli;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.data.ConceptDescriptions;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.NearestNeighbours;
 import ai.musicgenti.generate.Generator;
+import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.PromptTokenizer;
@@ -15,7 +17,9 @@ import ai.musicgenti.train.LearnedConcepts;
 import ai.musicgenti.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +40,8 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--dataset", required = true, description = "The prepared dataset folder (train/<concept>/…, valid/<concept>/…).")
+    @Option(names = "--dataset", description = "The folder prepare wrote (dataset.json, metadata_train.json, metadata_valid.json, fragments/); "
+            + "with --resume: the run's own.")
     Path dataset;
 
     @Option(names = "--concepts", arity = "1..*", description = "Concepts to learn (default: all of the dataset's).")
@@ -114,8 +119,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-clips", description = "Clips generated per concept for each evaluation (default: 4; with --resume: the run's own).")
     Integer evalClips;
 
-    @Option(names = "--eval-duration", description = "Seconds per evaluation clip (default: 5; with --resume: the run's own).")
+    @Option(names = "--eval-duration", description = "Seconds per evaluation clip (default: the dataset's fragment length; with --resume: the run's own).")
     Double evalDuration;
+
+    @Option(names = "--descriptions", paramLabel = "FILE|none", description = "Concept descriptions for the CLAP score of --eval-every, as "
+            + "metadata_concepts.json (default: the dataset's own when it has one; none = no CLAP score; with --resume: the run's own).")
+    String descriptions;
 
     @Option(names = "--patience", description = "Stop when no concept's FAD improved for P evaluations; 0 = never (default: 0; with --resume: the run's own).")
     Integer patience;
@@ -126,9 +135,26 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
     Path cache;
 
+    @Spec
+    CommandSpec spec;
+
+    /**
+     * The run's settings, fixed when it starts (flag = its {@link Trainer.Settings} component in kebab case): a
+     * resumed run continues with its own, so a flag given then must agree with them.
+     */
+    private static final List<String> RUN_SETTINGS = List.of("--concepts", "--tokens", "--batch-size", "--examples-num", "--music-len",
+            "--lr", "--lr-step-epochs", "--lr-gamma", "--grad-amplify", "--entropy-alpha", "--ortho-alpha", "--cr-alpha", "--cr-margin",
+            "--shuffle-tokens", "--init-word", "--seed");
+
     @Override
     public Integer call() throws Exception {
-        Trainer.Templates templates = new Trainer.Templates(templates(trainPrompts, "train.txt"), templates(validPrompts, "valid.txt"));
+        if (resume != null) {
+            fillFromRun();
+        } else if (dataset == null) {
+            throw new BadInputException("--dataset: missing; give the folder prepare wrote (e.g. --dataset data/input/my-ds)");
+        }
+        Trainer.Templates templates = new Trainer.Templates(templates(trainPrompts, "--train-prompts", "train.txt"),
+                templates(validPrompts, "--valid-prompts", "valid.txt"));
         Path folderPath = modelOptions.folder();
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(folderPath)) {
             MusicGen model = MusicGen.load(folder, modelOptions.compute());
@@ -136,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
             List<String> chosen = concepts.isEmpty() ? data.concepts() : concepts;
             String name = resume != null ? resume : run != null ? run : String.join("-", chosen);
             Trainer.Outputs outputs = new Trainer.Outputs(out.resolve(data.name()).resolve(name + ".safetensors"), runs.resolve(name));
-            Trainer.Base base = new Trainer.Base(model, tokenizer, modelOptions.model, LearnedConcepts.baseModelHash(folder));
+            Trainer.Base base = new Trainer.Base(model, tokenizer, modelOptions.id(), LearnedConcepts.baseModelHash(folder));
             Trainer trainer = resume != null
                     ? Trainer.resume(base, data, templates, outputs, epochs)
                     : Trainer.start(base, data, templates, new Trainer.Settings(chosen, tokens, epochs != null ? epochs : 10, batchSize,
@@ -154,6 +180,52 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * --resume continues with what the run stored: its base model and dataset unless given, its settings always
+     * (given ones are refused rather than dropped), and refuses to do nothing silently when its epochs are done.
+     */
+    private void fillFromRun() {
+        Trainer.RunInfo saved = Trainer.describe(runs.resolve(resume));
+        if (run != null && !run.equals(resume)) {
+            throw new BadInputException("--run " + run + " with --resume " + resume + ": give one run name");
+        }
+        List<String> differing = new ArrayList<>();
+        for (String flag : RUN_SETTINGS) {
+            if (!spec.commandLine().getParseResult().hasMatchedOption(flag)) continue;
+            Object stored = storedSetting(saved.settings(), flag), given = spec.findOption(flag).getValue();
+            if (!java.util.Objects.equals(stored, given)) differing.add(flag + " " + given + " (the run's: " + stored + ")");
+        }
+        if (!differing.isEmpty()) {
+            throw new BadInputException("--resume " + resume + ": " + String.join(", ", differing) + " would change the run's settings, which it "
+                    + "keeps; drop " + (differing.size() == 1 ? "it" : "them") + ", or start a new run with --run NAME");
+        }
+        int target = epochs != null ? epochs : saved.settings().epochs();
+        if (saved.epochsDone() >= target) {
+            throw new BadInputException("run " + resume + " finished " + saved.epochsDone() + "/" + target + " epochs; pass --epochs "
+                    + (saved.epochsDone() + 1) + " or more to continue");
+        }
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--model") && saved.baseModel() != null) modelOptions.model = saved.baseModel();
+        if (dataset == null) {
+            if (saved.dataset() == null) throw new BadInputException("--resume " + resume + ": the run does not record its dataset; pass --dataset DIR");
+            dataset = Path.of(saved.dataset());
+        }
+    }
+
+    private static Object storedSetting(Trainer.Settings settings, String flag) {
+        String[] words = flag.substring(2).split("-");
+        StringBuilder name = new StringBuilder(words[0]);
+        for (int i = 1; i < words.length; i++) name.append(Character.toUpperCase(words[i].charAt(0))).append(words[i].substring(1));
+        for (var c : Trainer.Settings.class.getRecordComponents()) {
+            if (!c.getName().contentEquals(name)) continue;
+            try {
+                return c.getAccessor().invoke(settings);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        throw new IllegalStateException(flag + " names no setting of a run");
+    }
+
     /** Turns on evaluation during training when --eval-every (or the resumed run's) asks for it; the embedder to close, or null. */
     private ClapEmbedder evaluation(Trainer trainer, ModelFolder folder, PromptTokenizer tokenizer, MusicGen model, String datasetName,
                                     List<String> validTemplates, Trainer.Outputs outputs) {
@@ -162,16 +234,19 @@ final class TrainCommand implements Callable<Integer> {
         if (every < 0) throw new BadInputException("--eval-every " + every + ": must be 0 (off) or more");
         if (every == 0) return null;
         int clips = evalClips != null ? evalClips : Integer.parseInt(stored.getOrDefault("clips", "4"));
-        double seconds = evalDuration != null ? evalDuration : Double.parseDouble(stored.getOrDefault("duration", "5"));
+        PreparedDataset prepared = PreparedDataset.open(dataset);
+        double seconds = evalDuration != null ? evalDuration
+                : stored.containsKey("duration") ? Double.parseDouble(stored.get("duration")) : prepared.info().fragmentSeconds();
+        String described = descriptions != null ? descriptions : stored.get("descriptions");
         int stop = patience != null ? patience : Integer.parseInt(stored.getOrDefault("patience", "0"));
-        String clapId = clap != null ? clap : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP);
+        String clapId = HubClient.canonicalId(clap != null ? clap : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP));
         long seed = trainer.settings().seed();
         ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
                 Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
-        PreparedDataset prepared = PreparedDataset.open(dataset);
+        Map<String, String> texts = ConceptDescriptions.choose(described, "--descriptions", prepared);
         ClapEmbedder embedder = ClapEmbedder.open(clapId, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
         ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null,
-                prepared.descriptions(), System.err)
+                texts, System.err)
                         .onGenerationSteps(steps -> new StepProgress(System.err, steps));
         Map<String, String> config = new LinkedHashMap<>();
         config.put("every", Integer.toString(every));
@@ -179,6 +254,7 @@ final class TrainCommand implements Callable<Integer> {
         config.put("duration", Double.toString(seconds));
         config.put("patience", Integer.toString(stop));
         config.put("clap", clapId);
+        if (described != null) config.put("descriptions", described.equals(ConceptDescriptions.NONE) ? described : Path.of(described).toAbsolutePath().toString());
         trainer.evaluateWith(new Trainer.EvalSettings(every, stop, config, (concepts, epochsDone) -> {
             Path dir = outputs.runDir().resolve("eval").resolve(String.format(Locale.ROOT, "epoch-%03d", epochsDone));
             System.err.printf(Locale.ROOT, "%nevaluating after epoch %d: %d clip(s) of %.1f s per concept, CLAP %s%n", epochsDone, clips, seconds, clapId);
@@ -230,19 +306,12 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** A templates file, or the copy of {@code configs/prompts/<bundled>} packed into the launcher. */
-    static List<String> templates(Path file, String bundled) throws IOException {
-        List<String> lines;
-        if (file == null) {
-            try (var in = TrainCommand.class.getResourceAsStream("/prompts/" + bundled)) {
-                lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
-            }
-        } else if (Files.isReadable(file)) {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } else {
-            throw new BadInputException(file + ": prompt templates not found; give a readable file with one template (with %s) per line");
+    /** A templates file ({@code option} names it in errors), or the copy of {@code configs/prompts/<bundled>} packed into the launcher. */
+    static List<String> templates(Path file, String option, String bundled) throws IOException {
+        if (file != null) return LineFiles.read(file, option);
+        try (var in = TrainCommand.class.getResourceAsStream("/prompts/" + bundled)) {
+            return LineFiles.lines(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
-        return lines.stream().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
     }
 
     /** One progress line on stderr: epoch, step, loss and steps/s, redrawn at most ten times a second. */
@@ -262,14 +331,14 @@ final class TrainCommand implements Callable<Integer> {
             long now = System.nanoTime();
             if (stepInEpoch < stepsInEpoch && now - lastDraw < 100_000_000L) return;
             lastDraw = now;
-            err.printf(Locale.ROOT, "\repoch %d step %d/%d (total %d) loss %.4f ce %.4f lr %.3g %.2f steps/s ", m.epoch() + 1, stepInEpoch,
+            err.printf(Locale.ROOT, "\repoch %d step %d/%d (total %d) loss %.4f ce %.4f lr %.3g %.2f steps/s ", m.epoch(), stepInEpoch,
                     stepsInEpoch, m.step(), m.loss(), m.crossEntropy(), m.lr(), steps / ((now - start) / 1e9));
             err.flush();
         }
 
         @Override
         public void onEpoch(Trainer.EpochMetrics m) {
-            err.printf(Locale.ROOT, "%nepoch %d done: train ce %.4f, valid ce %.4f%n", m.epoch() + 1, m.trainCrossEntropy(), m.validCrossEntropy());
+            err.printf(Locale.ROOT, "%nepoch %d done: train ce %.4f, valid ce %.4f%n", m.epoch(), m.trainCrossEntropy(), m.validCrossEntropy());
         }
 
         @Override

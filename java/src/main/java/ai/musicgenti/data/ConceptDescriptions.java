@@ -29,6 +29,23 @@ public final class ConceptDescriptions {
     private ConceptDescriptions() {
     }
 
+    /** What {@code --descriptions} takes to turn the CLAP score off (say, with a CLAP checkpoint that has no text tower). */
+    public static final String NONE = "none";
+
+    /**
+     * The descriptions a command uses: {@code choice} null = the dataset's own (if any), {@link #NONE} = none, else a
+     * file; {@code option} names the flag in errors.
+     */
+    public static Map<String, String> choose(String choice, String option, PreparedDataset dataset) {
+        if (choice == null) return dataset.descriptions();
+        if (choice.equals(NONE)) return Map.of();
+        Path file = Path.of(choice);
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException(option + " " + choice + ": no such file; give a " + FILE + " or " + NONE + " (no CLAP score)");
+        }
+        return read(file);
+    }
+
     /** Concept name to description, in file order; BadInputException naming the file and the fix when it is malformed. */
     public static Map<String, String> read(Path file) {
         JsonNode json;

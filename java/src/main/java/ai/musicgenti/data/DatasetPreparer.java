@@ -8,6 +8,7 @@ import ai.musicgenti.core.Caches;
 import ai.musicgenti.core.CodesFile;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.models.EnCodec;
+import ai.musicgenti.text.ConceptPrompts;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.io.IOException;
@@ -51,7 +52,8 @@ public final class DatasetPreparer {
     public enum Last { DROP, PAD }
 
     /**
-     * @param model           recorded in dataset.json; a re-run must use the same model
+     * @param model           recorded in dataset.json ({@code HubClient.canonicalId})
+     * @param modelHash       sha256 of the codec's weights, recorded in dataset.json; a re-run must use the same codec
      * @param fragmentSeconds length of every fragment
      * @param last            a clip's last piece shorter than a fragment (and a clip shorter than one): DROP or PAD with zeros
      * @param valFraction     share of each concept's clips held out for validation
@@ -59,7 +61,7 @@ public final class DatasetPreparer {
      * @param encodeBatch     fragments per EnCodec call
      * @param tool            recorded in dataset.json
      */
-    public record Settings(String model, double fragmentSeconds, Last last, double valFraction, long seed, int encodeBatch, String tool) {
+    public record Settings(String model, String modelHash, double fragmentSeconds, Last last, double valFraction, long seed, int encodeBatch, String tool) {
     }
 
     /** A clip (or folder) left out, and why; file is relative to the root. */
@@ -161,6 +163,8 @@ public final class DatasetPreparer {
             throw new BadInputException(root + ": cannot list it (" + e.getMessage() + "); " + layout, e);
         }
         if (concepts.isEmpty()) throw new BadInputException(root + ": contains no concept folders; " + layout);
+        // here, before any encoding, rather than when train finds it
+        for (Path c : concepts) ConceptPrompts.requireName(c.getFileName().toString(), c + " (rename the folder)");
         return concepts;
     }
 
@@ -206,7 +210,7 @@ public final class DatasetPreparer {
                     skip(path, "cannot be read");
                 } else if (seen.containsKey(sha)) {
                     skip(path, "same content as " + seen.get(sha));
-                } else if (before.containsKey(sha)) {
+                } else if (before.containsKey(sha) && filesExist(before.get(sha))) {
                     seen.put(sha, path);
                     sources.add(renamed(before.get(sha), path));
                     kept++;
@@ -329,6 +333,11 @@ public final class DatasetPreparer {
         return out;
     }
 
+    /** A clip whose fragment files were deleted since is prepared again: training would fail on the missing file. */
+    private boolean filesExist(Source s) {
+        return s.fragments().stream().allMatch(f -> Files.isRegularFile(dataset.resolve(f.audio())) && Files.isRegularFile(dataset.resolve(f.codes())));
+    }
+
     /** A kept clip under its current name: a moved or renamed file keeps its fragments. */
     private static Source renamed(Source s, String path) {
         if (s.path().equals(path)) return s;
@@ -374,7 +383,7 @@ public final class DatasetPreparer {
     }
 
     private DatasetInfo info(List<DatasetInfo.Concept> concepts) {
-        return new DatasetInfo(DatasetInfo.VERSION, settings.model(), rate, codec.frameRate(), codebooks, codec.codebookSize(),
+        return new DatasetInfo(DatasetInfo.VERSION, settings.model(), settings.modelHash(), rate, codec.frameRate(), codebooks, codec.codebookSize(),
                 settings.fragmentSeconds(), fragmentSamples, fragmentFrames, settings.last().name().toLowerCase(Locale.ROOT),
                 settings.valFraction(), settings.seed(), concepts, settings.tool());
     }

@@ -58,7 +58,7 @@ public final class ClapEmbedder extends AudioEmbedder {
 
     /** A CLAP checkpoint by hub id or folder (downloaded when needed); {@code cache} null = {@link #defaultCache()}. */
     public static ClapEmbedder open(String clap, Compute compute, Path cache, ProgressListener progress) {
-        Path dir = HubClient.fromEnvironment().resolveModel(clap, progress);
+        Path dir = HubClient.fromEnvironment().namedBy("--clap").resolveModel(clap, progress);
         return load(dir, compute, cache != null ? cache : defaultCache());
     }
 

@@ -4,10 +4,12 @@ import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.data.FiniteJson;
 import ai.musicgenti.data.Fragment;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.generate.Generator;
 import ai.musicgenti.models.MusicGen;
+import ai.musicgenti.text.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
 import ai.musicgenti.train.LearnedConcepts;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -49,7 +51,7 @@ import java.util.function.IntFunction;
 public final class ConceptEvaluator {
     public static final String WINDOWING = "CLAP embeddings of 10 s windows at 48 kHz mono: a clip or fragment shorter than 10 s is one "
             + "window (repeat-padded by the extractor), a longer one several; generated and reference sets are embedded the same way";
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = FiniteJson.mapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** What to generate: clips per concept, their length in seconds, the sampling settings (seed included), K. */
     public record Settings(int clipsPerConcept, double seconds, Generator.Settings generation, int k, int batch, boolean fadInf) {
@@ -98,7 +100,7 @@ public final class ConceptEvaluator {
                             PrintStream log) {
         if (templates.isEmpty()) throw new BadInputException("validation templates: need at least one (with %s)");
         for (String t : templates) {
-            if (!t.contains("%s")) throw new BadInputException("prompt template '" + t + "' has no %s for the concept");
+            ConceptPrompts.requireSlot(t, "prompt template");
         }
         this.model = model;
         this.tokenizer = tokenizer;
@@ -218,6 +220,8 @@ public final class ConceptEvaluator {
                     settings.fadInf() ? String.format(Locale.ROOT, ", fad-inf %.4f", fadInf) : "",
                     background != null ? String.format(Locale.ROOT, ", fad-background %.4f", fadBackground) : "", kncc, knco,
                     text != null ? String.format(Locale.ROOT, ", clap %.4f", clap) : "", gen.length);
+            // as fad does: a warning only in eval.json and eval.md goes unread
+            for (String w : warnings) log.printf(Locale.ROOT, "warning: %s / %s: %s%n", concept, system, w);
         }
         return new SystemResult(gen.length, gen.length, fad, fadInf, fadBackground, kncc, knco, k, clap, warnings);
     }
@@ -227,7 +231,7 @@ public final class ConceptEvaluator {
         Files.createDirectories(dir);
         int n = settings.clipsPerConcept();
         List<String> prompts = new ArrayList<>();
-        for (int i = 0; i < n; i++) prompts.add(templates.get(i % templates.size()).replace("%s", "<" + concept + ">"));
+        for (int i = 0; i < n; i++) prompts.add(ConceptPrompts.fill(templates.get(i % templates.size()), concept));
         int rate = model.audioEncoder().samplingRate();
         int maxNew = Generator.maxNewTokensFor(settings.seconds(), model.audioEncoder().frameRate(), model.config().decoder().numCodebooks());
         Generator.Settings g = settings.generation();
@@ -322,19 +326,19 @@ public final class ConceptEvaluator {
             c.put("valid_fragments", r.validFragments());
             c.put("reference_windows", r.referenceWindows());
             c.put("description", r.description());
-            c.put("reference_clap_score", finite(r.referenceClapScore()));
+            c.put("reference_clap_score", r.referenceClapScore());
             Map<String, Object> systems = new LinkedHashMap<>();
             for (var e : r.systems().entrySet()) {
                 SystemResult s = e.getValue();
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("clips", s.clips());
                 m.put("windows", s.windows());
-                m.put("fad", finite(s.fad()));
-                m.put("fad_inf", finite(s.fadInf()));
-                m.put("fad_background", finite(s.fadBackground()));
-                m.put("kncc", finite(s.kncc()));
-                m.put("knco", finite(s.knco()));
-                m.put("clap_score", finite(s.clapScore()));
+                m.put("fad", s.fad());
+                m.put("fad_inf", s.fadInf());
+                m.put("fad_background", s.fadBackground());
+                m.put("kncc", s.kncc());
+                m.put("knco", s.knco());
+                m.put("clap_score", s.clapScore());
                 m.put("k", s.k());
                 m.put("warnings", s.warnings());
                 systems.put(e.getKey(), m);
@@ -382,10 +386,6 @@ public final class ConceptEvaluator {
         AtomicFiles.writeBytes(dir.resolve("eval.json"), JSON.writeValueAsBytes(report(results, header)));
         String intro = "Settings: " + header.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).reduce((a, b) -> a + ", " + b).orElse("");
         AtomicFiles.writeBytes(dir.resolve("eval.md"), markdown(results, intro).getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static Object finite(double x) {
-        return Double.isFinite(x) ? x : null;
     }
 
     private static String fmt(double x) {

@@ -32,7 +32,7 @@ public final class EncodecEmbedder extends AudioEmbedder {
 
     /** The codec of a MusicGen checkpoint (its {@code audio_encoder}) or of a bare EnCodec one, by hub id or folder. */
     public static EncodecEmbedder open(String model, Compute compute, Path cache, ProgressListener progress) throws IOException {
-        Path dir = HubClient.fromEnvironment().resolveModel(model, progress);
+        Path dir = HubClient.fromEnvironment().namedBy("--codec").resolveModel(model, progress);
         ModelFolder folder = ModelFolder.open(dir);
         try {
             JsonNode config = folder.config();

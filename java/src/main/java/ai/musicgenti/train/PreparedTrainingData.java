@@ -45,6 +45,11 @@ public final class PreparedTrainingData implements TrainingData {
     }
 
     @Override
+    public String location() {
+        return dataset.dir().toAbsolutePath().normalize().toString();
+    }
+
+    @Override
     public List<String> concepts() {
         return dataset.concepts();
     }

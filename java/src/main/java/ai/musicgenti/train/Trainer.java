@@ -4,6 +4,7 @@ import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Tensors;
+import ai.musicgenti.data.FiniteJson;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
@@ -36,7 +37,7 @@ import java.util.SplittableRandom;
  * therefore needs no serialised generator state, and resuming mid-epoch replays the same plan from where it stopped.
  */
 public final class Trainer {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = FiniteJson.mapper();
     private static final String CHECKPOINT = "checkpoint.safetensors";
     private static final String METRICS = "metrics.jsonl";
     private static final double INIT_SIGMA = 0.1;
@@ -80,13 +81,9 @@ public final class Trainer {
     /** Prompt templates, one {@code %s} each for the concept. */
     public record Templates(List<String> train, List<String> valid) {
         public Templates {
-            for (String t : train) requirePlaceholder(t);
-            for (String t : valid) requirePlaceholder(t);
+            for (String t : train) ConceptPrompts.requireSlot(t, "prompt template");
+            for (String t : valid) ConceptPrompts.requireSlot(t, "prompt template");
             if (train.isEmpty() || valid.isEmpty()) throw new BadInputException("prompt templates: need at least one for training and one for validation");
-        }
-
-        private static void requirePlaceholder(String template) {
-            if (!template.contains("%s")) throw new BadInputException("prompt template '" + template + "' has no %s for the concept");
         }
     }
 
@@ -94,6 +91,7 @@ public final class Trainer {
     public record Outputs(Path conceptsFile, Path runDir) {
     }
 
+    /** {@code epoch} here and in {@link EpochMetrics}: the epoch's number counted from 1, as everywhere a user sees one. */
     public record StepMetrics(long step, int epoch, double loss, double crossEntropy, double orthogonality, double margin, double lr) {
     }
 
@@ -148,6 +146,8 @@ public final class Trainer {
     private int epochCeCount;
     private EpochMetrics lastEpoch;
     private volatile boolean stopRequested;
+    /** A new run, whose folder {@link #run} makes: a run refused while it is being set up leaves nothing behind. */
+    private boolean fresh;
     private EvalSettings eval;
     private Map<String, String> storedEvalConfig = Map.of();
     /** Best-per-concept state: its lowest FAD and the epoch of it, evaluations without improvement, the best rows. */
@@ -173,6 +173,9 @@ public final class Trainer {
             counts.put(c, settings.tokens());
         }
         this.prompts = new ConceptPrompts(base.tokenizer(), counts);
+        // before any step, not when the first batch happens to draw the template
+        for (String t : templates.train()) prompts.requireKnown(t, "training prompt template '" + t + "'");
+        for (String t : templates.valid()) prompts.requireKnown(t, "validation prompt template '" + t + "'");
         this.learned = learned;
         this.adam = adam;
     }
@@ -187,8 +190,38 @@ public final class Trainer {
                 ? TextualInversion.initFromMean(base.model(), rows, INIT_SIGMA, settings.seed())
                 : TextualInversion.initFromWord(base.model(), base.tokenizer(), settings.initWord(), rows, INIT_SIGMA, settings.seed());
         Trainer t = new Trainer(base, data, templates, settings, outputs, learned, Adam.standard(learned));
-        t.rewriteMetrics();
+        t.fresh = true;
         return t;
+    }
+
+    /**
+     * What a run's checkpoint says about it, from the file's header alone: the base model and dataset it was
+     * trained on (the dataset null in checkpoints from before it was recorded), the epochs it has finished and its
+     * settings. A launcher resumes from these without being told them again.
+     */
+    public record RunInfo(String baseModel, String dataset, int epochsDone, Settings settings) {
+    }
+
+    public static RunInfo describe(Path runDir) {
+        Path file = checkpoint(runDir);
+        try (Safetensors st = Safetensors.open(file)) {
+            Map<String, String> meta = st.metadata();
+            return new RunInfo(meta.get("base_model"), meta.get("dataset"), Integer.parseInt(meta.get("epoch")), settings(file, meta));
+        }
+    }
+
+    private static Path checkpoint(Path runDir) {
+        Path file = runDir.resolve(CHECKPOINT);
+        if (!Files.exists(file)) throw new BadInputException("--resume: " + file + " not found; start the run without --resume");
+        return file;
+    }
+
+    private static Settings settings(Path file, Map<String, String> meta) {
+        try {
+            return JSON.readValue(meta.get("settings"), Settings.class);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw new BadInputException(file + ": unreadable settings (" + e.getMessage() + "); the checkpoint is damaged");
+        }
     }
 
     /**
@@ -196,8 +229,7 @@ public final class Trainer {
      * {@code epochs}, when not null, replaces the number of epochs (to train further). Call outside any PointerScope.
      */
     public static Trainer resume(Base base, TrainingData data, Templates templates, Outputs outputs, Integer epochs) {
-        Path file = outputs.runDir().resolve(CHECKPOINT);
-        if (!Files.exists(file)) throw new BadInputException("--resume: " + file + " not found; start the run without --resume");
+        Path file = checkpoint(outputs.runDir());
         Safetensors.Contents checkpoint = Safetensors.load(file);
         Map<String, String> meta = checkpoint.metadata();
         Map<String, Tensor> tensors = checkpoint.tensors();
@@ -205,12 +237,7 @@ public final class Trainer {
             throw new BadInputException("--resume: the run was trained on " + meta.get("base_model") + ", not on this model; use --model "
                     + meta.get("base_model"));
         }
-        Settings settings;
-        try {
-            settings = JSON.readValue(meta.get("settings"), Settings.class);
-        } catch (JsonProcessingException e) {
-            throw new BadInputException(file + ": unreadable settings (" + e.getOriginalMessage() + "); the checkpoint is damaged");
-        }
+        Settings settings = settings(file, meta);
         if (epochs != null) settings = settings.withEpochs(epochs);
         var device = base.model().decoder().compute().device();
         Tensor learned = tensors.get("learned").to(device, org.bytedeco.pytorch.global.torch.ScalarType.Float).requires_grad_(true);
@@ -266,6 +293,10 @@ public final class Trainer {
 
     /** Trains until the last epoch ends or a stop is requested; either way everything is saved. */
     public void run(Listener listener) throws IOException {
+        if (fresh) {
+            rewriteMetrics();
+            fresh = false;
+        }
         // a run killed mid-save leaves temporary files beside whole ones; other runs may share the concepts folder
         AtomicFiles.deleteLeftovers(outputs.runDir());
         AtomicFiles.deleteLeftoversOf(outputs.conceptsFile());
@@ -284,7 +315,7 @@ public final class Trainer {
                         "ortho", m.orthogonality(), "margin", m.margin(), "lr", m.lr()));
                 listener.onStep(m, stepInEpoch + 1, plan.size());
             }
-            lastEpoch = new EpochMetrics(epoch, step, epochCeSum / Math.max(1, epochCeCount), validationCrossEntropy());
+            lastEpoch = new EpochMetrics(epoch + 1, step, epochCeSum / Math.max(1, epochCeCount), validationCrossEntropy());
             appendMetrics(epochLine(lastEpoch));
             listener.onEpoch(lastEpoch);
             epoch++;
@@ -318,7 +349,7 @@ public final class Trainer {
         staleEvals = improved.isEmpty() ? staleEvals + 1 : 0;
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("type", "eval");
-        line.put("epoch", epoch - 1);
+        line.put("epoch", epoch);
         line.put("step", step);
         line.put("concepts", new java.util.TreeMap<>(metrics));
         line.put("improved", improved);
@@ -385,7 +416,7 @@ public final class Trainer {
         try (PointerScope scope = new PointerScope()) {
             List<String> texts = new ArrayList<>();
             for (TrainingData.Example e : batch) {
-                texts.add(templates.train().get(random.nextInt(templates.train().size())).replace("%s", "<" + e.concept() + ">"));
+                texts.add(ConceptPrompts.fill(templates.train().get(random.nextInt(templates.train().size())), e.concept()));
             }
             Windows w = windows(batch, random);
             ConceptPrompts.Batch tokens = prompts.batch(texts, settings.shuffleTokens() ? random : null);
@@ -394,7 +425,7 @@ public final class Trainer {
             terms.total().backward();
             adam.step(lr, settings.gradAmplify());
             step++;
-            return new StepMetrics(step, epoch, terms.total().item_double(), terms.crossEntropy().item_double(),
+            return new StepMetrics(step, epoch + 1, terms.total().item_double(), terms.crossEntropy().item_double(),
                     terms.orthogonality().item_double(), terms.margin().item_double(), lr);
         }
     }
@@ -444,7 +475,7 @@ public final class Trainer {
                 try (PointerScope scope = new PointerScope()) {
                     List<String> texts = new ArrayList<>();
                     for (int j = 0; j < batch.size(); j++) {
-                        texts.add(templates.valid().get((i + j) % templates.valid().size()).replace("%s", "<" + batch.get(j).concept() + ">"));
+                        texts.add(ConceptPrompts.fill(templates.valid().get((i + j) % templates.valid().size()), batch.get(j).concept()));
                     }
                     Windows w = windows(batch, null);
                     sum += batch.size() * TextualInversion.crossEntropy(base.model(), learned, prompts.batch(texts, null),
@@ -479,7 +510,8 @@ public final class Trainer {
         meta.put("rng", "derived: epoch plan from (seed, epoch), step draws from (seed, step)");
         meta.put("base_model", base.id());
         meta.put("base_model_hash", base.hash());
-        meta.put("concepts_file", outputs.conceptsFile().toString());
+        meta.put("concepts_file", outputs.conceptsFile().toAbsolutePath().normalize().toString());
+        if (data.location() != null) meta.put("dataset", data.location());
         Map<String, String> evalConfig = eval != null ? eval.config() : storedEvalConfig;
         if (!evalConfig.isEmpty()) meta.put("eval_config", JSON.writeValueAsString(new java.util.TreeMap<>(evalConfig)));
         Map<String, Tensor> tensors = new LinkedHashMap<>(Map.of("learned", learned, "adam.m", adam.m(), "adam.v", adam.v()));

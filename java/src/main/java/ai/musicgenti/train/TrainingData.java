@@ -16,6 +16,11 @@ public interface TrainingData {
     /** The dataset's name: concepts files go to {@code <out>/<name>/<run>.safetensors}. */
     String name();
 
+    /** Where the dataset lives (an absolute path), recorded in the checkpoint so a resumed run finds it; null when nowhere. */
+    default String location() {
+        return null;
+    }
+
     List<String> concepts();
 
     List<Example> train();

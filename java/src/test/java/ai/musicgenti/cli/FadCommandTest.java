@@ -48,11 +48,25 @@ class FadCommandTest {
         assertTrue(r.out().contains("noise-0.wav"), r.out());
         assertTrue(r.err().contains("warning: reference only 8 embeddings"), "8 windows of 32-dim embeddings are too few for a full-rank covariance: " + r.err());
         Cli.Run perSongOfShortClips = Cli.run("fad", noise.toString(), tones.toString(), "--clap", clap, "--cache", cache, "--per-song");
-        assertEquals(1, perSongOfShortClips.code(), "one window per song gives no covariance");
-        assertTrue(perSongOfShortClips.err().contains("tone-0.wav"), perSongOfShortClips.err());
+        assertEquals(0, perSongOfShortClips.code(), "a song of one window is skipped, not a failure: " + perSongOfShortClips.err());
+        assertTrue(perSongOfShortClips.err().contains("warning: --per-song skips tone-0.wav: 1 row"), perSongOfShortClips.err());
+        assertTrue(FAD.matcher(perSongOfShortClips.out()).find(), perSongOfShortClips.out());
 
         double fromStats = fad(Cli.run("fad", stats.toString(), noise.toString(), "--clap", clap, "--cache", cache, "--device", "cpu"));
         assertEquals(different, fromStats, 1e-9 * different, "saved reference statistics give the same FAD");
+
+        // a broken file is skipped and listed, as prepare does, instead of ending the run
+        Path withBroken = clips(dir.resolve("with-broken"), false, 1);
+        Files.writeString(withBroken.resolve("broken.wav"), "not audio");
+        Cli.Run skipped = Cli.run("fad", tones.toString(), withBroken.toString(), "--clap", clap, "--cache", cache);
+        assertEquals(0, skipped.code(), skipped.err());
+        assertEquals(0.0, fad(skipped), 1e-6, "the readable files are the tones");
+        assertTrue(skipped.err().contains("warning: skipped " + withBroken.resolve("broken.wav")), skipped.err());
+
+        // a WAV where statistics are expected is named as what it is
+        Cli.Run wavAsStats = Cli.run("fad", tones.resolve("tone-0.wav").toString(), noise.toString(), "--clap", clap, "--cache", cache);
+        assertEquals(1, wavAsStats.code());
+        assertTrue(wavAsStats.errLine().contains("tone-0.wav: an audio file") && !wavAsStats.err().contains("safetensors file"), wavAsStats.err());
 
         Cli.Run missing = Cli.run("fad", dir.resolve("nowhere").toString(), noise.toString(), "--clap", clap, "--cache", cache);
         assertEquals(1, missing.code());

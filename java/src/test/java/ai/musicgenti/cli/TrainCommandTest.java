@@ -55,6 +55,15 @@ class TrainCommandTest {
 
     /** Two concepts of four 1 s sine clips each (a low, b high), prepared into 0.4 s fragments. */
     static Path preparedDataset(Path dir, Path model) throws Exception {
+        Path clips = clips(dir);
+        Path ds = dir.resolve("my-ds");
+        assertEquals(0, Main.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", model.toString(),
+                "--fragment-seconds", "0.4", "--val-fraction", "0.25"));
+        return ds;
+    }
+
+    /** {@code dir/clips/{a,b}/clip i.wav}: four 1 s sine clips per concept, a low, b high. */
+    static Path clips(Path dir) throws Exception {
         Path clips = dir.resolve("clips");
         for (String concept : List.of("a", "b")) {
             for (int i = 0; i < 4; i++) {
@@ -64,10 +73,7 @@ class TrainCommandTest {
                 Wav.write(clips.resolve(concept).resolve("clip " + i + ".wav"), new float[][]{x}, 32000, Wav.Format.PCM16);
             }
         }
-        Path ds = dir.resolve("my-ds");
-        assertEquals(0, Main.run("prepare", clips.toString(), "--dataset", ds.toString(), "--model", model.toString(),
-                "--fragment-seconds", "0.4", "--val-fraction", "0.25"));
-        return ds;
+        return clips;
     }
 
     static String[] concat(String[] a, String[] b) {

@@ -91,7 +91,7 @@ class DatasetPreparerTest {
     }
 
     DatasetPreparer preparer(DatasetPreparer.Last last, DatasetPreparer.Listener listener) {
-        return new DatasetPreparer(codec, codebooks, new DatasetPreparer.Settings("golden/musicgen_50hz", SECONDS, last, 0.34, 0, 3, "test"),
+        return new DatasetPreparer(codec, codebooks, new DatasetPreparer.Settings("golden/musicgen_50hz", null, SECONDS, last, 0.34, 0, 3, "test"),
                 listener);
     }
 
@@ -251,7 +251,7 @@ class DatasetPreparerTest {
         Path root = fixture(tmp.resolve("clips")), ds = tmp.resolve("ds");
         prepare(root, ds);
         DatasetPreparer other = new DatasetPreparer(codec, codebooks,
-                new DatasetPreparer.Settings("golden/musicgen_50hz", 0.4, DatasetPreparer.Last.DROP, 0.1, 0, 3, "test"), new DatasetPreparer.Listener() {
+                new DatasetPreparer.Settings("golden/musicgen_50hz", null, 0.4, DatasetPreparer.Last.DROP, 0.1, 0, 3, "test"), new DatasetPreparer.Listener() {
         });
         var e = assertThrows(ai.musicgenti.core.BadInputException.class, () -> other.prepare(root, ds));
         assertTrue(e.getMessage().contains("--fragment-seconds 0.5"), e.getMessage());

@@ -45,8 +45,12 @@ public final class ModelFolder implements AutoCloseable {
             JsonNode node = JSON.readTree(file.toFile());
             if (node == null || !node.isObject()) throw new BadInputException(file + ": not a JSON object; download it again");
             return node;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // where, not the parser's wording ("Unexpected character ... was expecting double-quote to start field name")
+            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new BadInputException(file + ": not valid JSON" + where + "; fix it there, or download it again");
         } catch (IOException e) {
-            throw new BadInputException(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("") + "); download it again");
+            throw new BadInputException(file + ": cannot be read (" + e.getMessage() + "); check the file");
         }
     }
 

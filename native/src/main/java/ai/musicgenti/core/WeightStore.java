@@ -108,6 +108,27 @@ public final class WeightStore implements AutoCloseable {
         return new WeightStore(Collections.unmodifiableMap(byName), files);
     }
 
+    /**
+     * sha256 of the named tensors as stored (per tensor in the given order: dtype, shape, bytes): their identity,
+     * whatever folder or repo id they were loaded through, and independent of the dtype a model is run in.
+     */
+    public String sha256(java.util.List<String> names) {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            for (String name : names) {
+                Tensor t = tensor(name).contiguous();
+                sha.update((entry(name).dtype() + java.util.Arrays.toString(t.shape())).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                try (org.bytedeco.javacpp.BytePointer p = new org.bytedeco.javacpp.BytePointer(t.data_ptr())) {
+                    p.capacity(t.nbytes());
+                    sha.update(p.asByteBuffer());
+                }
+            }
+            return java.util.HexFormat.of().formatHex(sha.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks SHA-256", e);
+        }
+    }
+
     public boolean contains(String name) {
         return byName.containsKey(name);
     }

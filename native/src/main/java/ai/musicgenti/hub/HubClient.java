@@ -31,10 +31,24 @@ public final class HubClient {
 
     private final HubConfig config;
     private final HubHttp http;
+    private final String flag;
 
     public HubClient(HubConfig config) {
+        this(config, "--model");
+    }
+
+    private HubClient(HubConfig config, String flag) {
         this.config = config;
-        this.http = new HubHttp(config);
+        this.flag = flag;
+        this.http = new HubHttp(config, flag);
+    }
+
+    /**
+     * The same client for a model the user named through {@code flag} (say {@code --clap}): its hints tell them to
+     * pass that flag a local folder instead.
+     */
+    public HubClient namedBy(String flag) {
+        return new HubClient(config, flag);
     }
 
     public static HubClient fromEnvironment() {
@@ -54,6 +68,21 @@ public final class HubClient {
             // not a path on this system; it may still be a repo id
         }
         return fetch(modelArg, progress).snapshot();
+    }
+
+    /**
+     * How a model is recorded (dataset.json, concepts files, eval.json): a local folder by its absolute real path, so
+     * that the record and hints built from it hold from any working directory and however the path was typed; a hub
+     * repo as {@code org/name[@revision]}.
+     */
+    public static String canonicalId(String modelArg) {
+        try {
+            Path path = Path.of(modelArg);
+            if (Files.exists(path)) return path.toRealPath().toString();
+        } catch (InvalidPathException | java.io.IOException e) {
+            // not a readable path on this system; it may still be a repo id
+        }
+        return ModelId.parse(modelArg).map(ModelId::toString).orElse(modelArg);
     }
 
     /** Makes sure a hub model ({@code org/name[@revision]}) is in the cache, downloading what is missing. */
@@ -162,11 +191,11 @@ public final class HubClient {
 
     private BadInputException notCached(ModelId id, HubCache cache, String why) {
         return new BadInputException(id + " is not in the cache (" + cache.repoDir() + ") and the hub cannot be reached ("
-                + why + "); run once online, or pass --model /path/to/a/local/folder");
+                + why + "); run once online, or pass " + flag + " /path/to/a/local/folder");
     }
 
-    private static ModelId parse(String repoArg) {
-        return ModelId.parse(repoArg).orElseThrow(() -> new BadInputException(repoArg
-                + ": no such folder, and not a Hugging Face repo id; pass a model folder or a repo like facebook/musicgen-small[@revision]"));
+    private ModelId parse(String repoArg) {
+        return ModelId.parse(repoArg).orElseThrow(() -> new BadInputException(repoArg + ": no such folder, and not a Hugging Face repo id; "
+                + "pass " + flag + " a model folder or a repo like facebook/musicgen-small[@revision]"));
     }
 }

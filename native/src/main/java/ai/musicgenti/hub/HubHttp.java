@@ -76,9 +76,12 @@ final class HubHttp {
     private final HubConfig config;
     private final URI endpoint;
     private final HttpClient client;
+    private final String flag;
 
-    HubHttp(HubConfig config) {
+    /** @param flag the option through which the user named the model, for the hint to pass it a local folder */
+    HubHttp(HubConfig config, String flag) {
         this.config = config;
+        this.flag = flag;
         this.endpoint = URI.create(config.endpoint() + "/");
         // redirects are ours to follow: HEAD must stop at the CDN redirect, and the token must not follow it there
         this.client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).connectTimeout(TIMEOUT).build();
@@ -246,7 +249,7 @@ final class HubHttp {
             }
         } catch (Unreachable e) {
             throw new BadInputException(file + " of " + id + ": " + e.getMessage() + "; run again (a partial download "
-                    + "resumes), or set HF_HUB_OFFLINE=1 or pass --model /path/to/a/local/folder", e);
+                    + "resumes), or set HF_HUB_OFFLINE=1 or pass " + flag + " /path/to/a/local/folder", e);
         }
         throw new BadInputException(resolveUri(id, commit, file) + ": more than " + MAX_REDIRECTS + " redirects; check HF_ENDPOINT");
     }

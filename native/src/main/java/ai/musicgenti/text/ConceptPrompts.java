@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.random.RandomGenerator;
+import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -25,6 +26,8 @@ import java.util.stream.IntStream;
  */
 public final class ConceptPrompts {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
+    /** Anything written like a placeholder, whether or not a concept owns it. */
+    private static final Pattern ANY_PLACEHOLDER = Pattern.compile("<" + NAME.pattern() + ">");
 
     /**
      * A concept and where its pseudo-tokens live: rows {@code firstRow .. firstRow+tokens-1} of the learned table.
@@ -54,9 +57,7 @@ public final class ConceptPrompts {
         int row = 0;
         for (Map.Entry<String, Integer> e : tokenCounts.entrySet()) {
             String name = e.getKey();
-            if (!NAME.matcher(name).matches()) {
-                throw new BadInputException("concept name '" + name + "': use letters, digits, '.', '_' or '-' (starting with a letter or digit)");
-            }
+            requireName(name, "concept name '" + name + "'");
             if (e.getValue() < 1) throw new BadInputException("concept '" + name + "': needs at least one token, got " + e.getValue());
             concepts.put(name, new Concept(name, e.getValue(), row));
             row += e.getValue();
@@ -78,6 +79,52 @@ public final class ConceptPrompts {
         return c;
     }
 
+    /** Refuses a concept name that a prompt could not write as {@code <name>}; {@code what} names it in the message. */
+    public static void requireName(String name, String what) {
+        if (!NAME.matcher(name).matches()) {
+            throw new BadInputException(what + ": a concept's name is written <name> in prompts, so it may use only the letters A-Z and a-z, "
+                    + "digits, '.', '_' and '-', starting with a letter or digit");
+        }
+    }
+
+    /** Where a prompt template puts the concept. */
+    public static final String SLOT = "%s";
+
+    /** What a prompt writes for all of a concept's tokens, in order. */
+    public static String placeholder(String concept) {
+        return "<" + concept + ">";
+    }
+
+    /** A template with the concept's placeholder in its {@link #SLOT}. */
+    public static String fill(String template, String concept) {
+        return template.replace(SLOT, placeholder(concept));
+    }
+
+    /** Refuses a template without a {@link #SLOT}: every prompt made from it would lack the concept. */
+    public static void requireSlot(String template, String what) {
+        if (!template.contains(SLOT)) throw new BadInputException(what + " '" + template + "' has no " + SLOT + " for the concept; add one");
+    }
+
+    /** The placeholders ({@code <name>}, {@code <name_i>}) a text writes, in order, whether or not a concept owns them. */
+    public static List<String> placeholders(String text) {
+        return ANY_PLACEHOLDER.matcher(text).results().map(MatchResult::group).toList();
+    }
+
+    /**
+     * Refuses a text that writes a placeholder no concept here owns: the tokenizer would read it as plain words, and
+     * the music would silently lack the concept.
+     *
+     * @param what how the message names the text, e.g. {@code prompt 'calm <drums>'}
+     */
+    public void requireKnown(String text, String what) {
+        for (String p : placeholders(text)) {
+            if (!placeholder.matcher(p).matches()) {
+                throw new BadInputException(what + ": " + p + " is not a loaded concept (loaded: " + String.join(", ", concepts.keySet())
+                        + "; names are case-sensitive); write <name> or <name_i> of a loaded concept");
+            }
+        }
+    }
+
     /** Rows of the learned table over all concepts. */
     public int totalTokens() {
         return totalTokens;
@@ -92,6 +139,7 @@ public final class ConceptPrompts {
      *                then learn to mean the concept together rather than by position); null keeps them in order
      */
     public Encoded encode(String prompt, RandomGenerator shuffle) {
+        requireKnown(prompt, "prompt '" + prompt + "'");
         List<Long> ids = new ArrayList<>(), rows = new ArrayList<>();
         Matcher m = placeholder.matcher(prompt);
         int at = 0;

@@ -9,18 +9,13 @@ import ai.musicgenti.text.PromptTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -161,18 +156,7 @@ public final class LearnedConcepts {
      */
     public static String baseModelHash(ModelFolder base) {
         String name = base.store().contains("text_encoder.shared.weight") ? "text_encoder.shared.weight" : "text_encoder.encoder.embed_tokens.weight";
-        Tensor t = base.store().tensor(name).contiguous();
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update((base.store().entry(name).dtype() + java.util.Arrays.toString(t.shape())).getBytes(StandardCharsets.UTF_8));
-            try (BytePointer p = new BytePointer(t.data_ptr())) {
-                p.capacity(t.nbytes());
-                sha.update(p.asByteBuffer());
-            }
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK lacks SHA-256", e);
-        }
+        return base.store().sha256(List.of(name));
     }
 
     /** Concept names and their token counts, in row order. */

@@ -1,13 +1,16 @@
 package ai.musicgenti.core;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,5 +34,19 @@ class AtomicFilesTest {
         assertFalse(Files.exists(bPart) || Files.exists(nested));
         assertArrayEquals(new byte[]{3}, Files.readAllBytes(a));
         assertFalse(Files.exists(b));
+    }
+
+    /** Outputs are shared like any other file the user makes, not private as temporary files are. */
+    @Test
+    void writtenFilesGetThePermissionsOfPlainFileCreation(@TempDir Path dir) throws IOException {
+        Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"));
+        Path plain = Files.createFile(dir.resolve("plain"));
+        Assumptions.assumeFalse(Files.getPosixFilePermissions(plain).equals(PosixFilePermissions.fromString("rw-------")),
+                "the umask itself makes new files private");
+        Path written = dir.resolve("written.wav");
+        AtomicFiles.writeBytes(written, new byte[]{1});
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(written));
+        AtomicFiles.writeBytes(written, new byte[]{2});
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(written), "after replacing it too");
     }
 }

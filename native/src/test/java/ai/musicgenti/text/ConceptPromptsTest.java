@@ -52,6 +52,18 @@ class ConceptPromptsTest {
         return Arrays.stream(parts).flatMapToLong(LongStream::of).toArray();
     }
 
+    /** An unknown placeholder would be tokenised as the words "<", "drums", ">", and the clip would lack the concept. */
+    @Test
+    void aPlaceholderThatNamesNoLoadedConceptIsRefused() {
+        for (String bad : List.of("calm piano <drums>", "a <8Bit> tune", "<synth_x> pads")) {
+            BadInputException e = assertThrows(BadInputException.class, () -> prompts.encode(bad, null), bad);
+            assertTrue(e.getMessage().startsWith("prompt '" + bad + "': <") && e.getMessage().contains("loaded: 8bit, synth"), e.getMessage());
+        }
+        assertEquals(List.of("<drums>", "<8bit_1>"), ConceptPrompts.placeholders("calm <drums> and <8bit_1>, 3 < 4 > 2"));
+        prompts.requireKnown("in the style of %s with <synth_1>", "template");
+        prompts.encode("a < b > c and <8bit>", null);
+    }
+
     @Test
     void placeholdersTakeOnePositionPerTokenAndThePromptEndsInEos() {
         long pad = tokenizer.padId(), eos = tokenizer.eosId();
