@@ -1,42 +1,95 @@
 package ai.musicgenti.core;
 
 import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.pytorch.PointerConsumer;
+import org.bytedeco.pytorch.Storage;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.reflect.Field;
+import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 
 /**
- * Tensors whose storage is a memory-mapped file region. Java unmaps a {@link MappedByteBuffer} only once it is
- * unreachable, so each buffer is held here, by address, until libtorch frees the last tensor on it and calls back.
+ * Tensors whose storage is a memory-mapped file region. Each region keeps an owner tensor here; the tensors handed
+ * out are views of it. {@link #releaseUnused} unmaps every region whose storage only the owner still uses. (A libtorch
+ * deleter calling back into Java would do it at the exact moment, but such callbacks from the garbage collector's
+ * deallocation crash the JVM, so regions are let go at points the library chooses: after loading a model, after
+ * freeing a part of one.) Java itself would unmap a region only when its garbage collector finds the buffer, and
+ * until then its pages count as the process's memory.
  */
 final class MappedMemory {
-    private static final Map<Long, MappedByteBuffer> LIVE = new ConcurrentHashMap<>();
-
-    /** libtorch's deleter for every mapped storage: lets go of the buffer, which the garbage collector then unmaps. */
-    private static final class Release extends PointerConsumer {
-        @Override
-        public void call(Pointer data) {
-            LIVE.remove(data.address());
-        }
+    private record Region(Tensor owner, MappedByteBuffer buffer) {
     }
 
-    private static final Release RELEASE = new Release();
+    private static final List<Region> LIVE = new ArrayList<>();
+    private static final MethodHandle UNMAP = unmapper();
 
     private MappedMemory() {
     }
 
     static Tensor tensor(Pointer data, MappedByteBuffer buffer, long[] shape, TensorOptions options) {
-        LIVE.put(data.address(), buffer);
-        return torch.from_blob(data, shape, RELEASE, options);
+        Tensor owner = torch.from_blob(data, shape, options);
+        // an enclosing PointerScope must not free the owner: releaseUnused does
+        owner.retainReference();
+        synchronized (LIVE) {
+            LIVE.add(new Region(owner, buffer));
+        }
+        return owner.view(shape);
     }
 
-    /** Mappings some tensor still uses (tests check that freed weights let go of theirs). */
+    /** Unmaps every region no tensor uses any more; returns how many. */
+    static int releaseUnused() {
+        int released = 0;
+        synchronized (LIVE) {
+            for (Iterator<Region> it = LIVE.iterator(); it.hasNext(); ) {
+                Region r = it.next();
+                long users;
+                try (Storage storage = r.owner.storage()) {
+                    users = storage.use_count();
+                }
+                if (users > 1) continue;
+                r.owner.releaseReference();
+                unmap(r.buffer);
+                it.remove();
+                released++;
+            }
+        }
+        return released;
+    }
+
+    /** Regions still mapped (tests check that freed weights let go of theirs). */
     static int live() {
-        return LIVE.size();
+        synchronized (LIVE) {
+            return LIVE.size();
+        }
+    }
+
+    private static void unmap(MappedByteBuffer buffer) {
+        if (UNMAP == null) return;
+        try {
+            UNMAP.invoke(buffer);
+        } catch (Throwable ignored) {
+            // left to the garbage collector, as without the handle
+        }
+    }
+
+    /** {@code sun.misc.Unsafe.invokeCleaner}, the JDK's way to unmap a buffer now; null where absent. */
+    private static MethodHandle unmapper() {
+        try {
+            Class<?> unsafe = Class.forName("sun.misc.Unsafe");
+            Field field = unsafe.getDeclaredField("theUnsafe");
+            field.setAccessible(true);
+            return MethodHandles.lookup().findVirtual(unsafe, "invokeCleaner", MethodType.methodType(void.class, ByteBuffer.class))
+                    .bindTo(field.get(null));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
     }
 }

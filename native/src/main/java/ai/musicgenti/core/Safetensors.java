@@ -171,11 +171,19 @@ public final class Safetensors implements AutoCloseable {
     }
 
     /**
+     * Unmaps every region that {@link #mapped} handed out and no tensor uses any more, so freed weights leave the
+     * process's memory now rather than when the garbage collector runs; returns how many were unmapped.
+     */
+    public static int releaseUnusedMappings() {
+        return MappedMemory.releaseUnused();
+    }
+
+    /**
      * A CPU tensor over the file's bytes themselves, in the stored dtype: no copy, pages are read on first touch and
      * shared with the page cache, so a model costs its weights' size once (not a copy beside a mapping) and parts
      * never used are never read. The mapping lives as long as the tensor's storage, views included, whether or not
      * this file is still open. The memory is read-only: writing into the tensor in place crashes the process, so
-     * this is for weights; {@link #tensor} gives a copy to modify. Data that is not aligned for its dtype is copied.
+     * this is for weights; {@link #tensor} gives a copy to modify. {@link #releaseUnusedMappings} unmaps what is no longer used. Data that is not aligned for its dtype is copied.
      */
     public Tensor mapped(String name) {
         Entry e = entry(name);

@@ -18,6 +18,15 @@ public final class Tensors {
     private Tensors() {
     }
 
+    /**
+     * Keeps a tensor made inside a PointerScope alive after that scope closes (call it inside): the caller then owns
+     * it and frees it with {@code close()}, or leaves it to the garbage collector.
+     */
+    public static Tensor keep(Tensor t) {
+        t.retainReference();
+        return t;
+    }
+
     public static Scalar scalar(double v) {
         return new Scalar(v);
     }

@@ -1,5 +1,6 @@
 package ai.musicgenti.core;
 
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -99,22 +100,25 @@ public final class Weights {
         long[] gShape = new long[shape.length];
         Arrays.fill(gShape, 1);
         gShape[0] = shape[0];
-        Tensor g, v;
-        if (contains("weight_g")) {
-            g = get("weight_g", gShape);
-            v = get("weight_v", shape);
-        } else if (contains("parametrizations.weight.original0")) {
-            g = get("parametrizations.weight.original0", gShape);
-            v = get("parametrizations.weight.original1", shape);
-        } else if (contains("weight")) {
-            return get("weight", shape);
-        } else {
+        if (!contains("weight_g") && !contains("parametrizations.weight.original0")) {
+            if (contains("weight")) return get("weight", shape);
             throw missing(name("weight_g"), gShape);
         }
-        long[] dims = new long[shape.length - 1];
-        for (int i = 0; i < dims.length; i++) dims[i] = i + 1;
-        Tensor norm = torch.sqrt(v.pow(Tensors.scalar(2.0)).sum(dims, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
-        return v.mul(g.div(norm));
+        // the stored g and v and the temporaries are freed here, not when the garbage collector finds them
+        try (PointerScope scope = new PointerScope()) {
+            Tensor g, v;
+            if (contains("weight_g")) {
+                g = get("weight_g", gShape);
+                v = get("weight_v", shape);
+            } else {
+                g = get("parametrizations.weight.original0", gShape);
+                v = get("parametrizations.weight.original1", shape);
+            }
+            long[] dims = new long[shape.length - 1];
+            for (int i = 0; i < dims.length; i++) dims[i] = i + 1;
+            Tensor norm = torch.sqrt(v.pow(Tensors.scalar(2.0)).sum(dims, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+            return Tensors.keep(v.mul(g.div(norm)));
+        }
     }
 
     private void checkShape(String full, long[] shape) {

@@ -4,6 +4,8 @@ import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.core.Releasable;
+import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.generate.Generator;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,18 +39,22 @@ public final class MusicGen {
     }
 
     private final Config config;
-    private final T5Encoder textEncoder;
+    /** The two big parts, freed between uses by {@link #releaseTextEncoder} and {@link #releaseDecoder}. */
+    private final Releasable<T5Encoder> textEncoder;
+    private final Releasable<MusicGenDecoder> decoder;
     private final EnCodec audioEncoder;
-    private final MusicGenDecoder decoder;
     /** Null when the text width already equals the decoder width (then the reference has no projection either). */
     private final Tensor projWeight;
     private final Tensor projBias;
 
     public MusicGen(Config config, Weights w) {
         this.config = config;
-        this.textEncoder = new T5Encoder(config.text(), w.pp("text_encoder"));
+        this.textEncoder = new Releasable<>(() -> new T5Encoder(config.text(), w.pp("text_encoder")));
+        this.decoder = new Releasable<>(() -> new MusicGenDecoder(config.decoder(), w.pp("decoder")));
+        // built now, so weights that do not fit the config are reported at load
+        textEncoder.get();
+        decoder.get();
         this.audioEncoder = new EnCodec(config.audio(), w.pp("audio_encoder"));
-        this.decoder = new MusicGenDecoder(config.decoder(), w.pp("decoder"));
         long textWidth = config.text().dModel(), width = config.decoder().hiddenSize();
         if (textWidth != width || w.contains("enc_to_dec_proj.weight")) {
             Weights proj = w.pp("enc_to_dec_proj");
@@ -58,6 +64,8 @@ public final class MusicGen {
             this.projWeight = null;
             this.projBias = null;
         }
+        // what loading copied (the stacked codebook tables, a dtype conversion) no longer needs its mapping
+        Safetensors.releaseUnusedMappings();
     }
 
     public static MusicGen load(ModelFolder folder, Compute compute) {
@@ -69,7 +77,15 @@ public final class MusicGen {
     }
 
     public T5Encoder textEncoder() {
-        return textEncoder;
+        return textEncoder.get();
+    }
+
+    /**
+     * Frees the text encoder's weights (T5-base: 0.4 GB of memory-mapped pages) until it is next needed, which builds
+     * it again from the still open checkpoint (page-cache reads, a fraction of a second).
+     */
+    public void releaseTextEncoder() {
+        textEncoder.release();
     }
 
     public EnCodec audioEncoder() {
@@ -77,7 +93,12 @@ public final class MusicGen {
     }
 
     public MusicGenDecoder decoder() {
-        return decoder;
+        return decoder.get();
+    }
+
+    /** As {@link #releaseTextEncoder}, for the decoder (musicgen-small: 1.6 GB). */
+    public void releaseDecoder() {
+        decoder.release();
     }
 
     /**
@@ -85,19 +106,19 @@ public final class MusicGen {
      * zeroed at padded positions. Taking embeddings (not ids) lets textual inversion splice in learned rows.
      */
     public Tensor conditionFromEmbeddings(Tensor inputsEmbeds, Tensor attentionMask) {
-        Tensor states = textEncoder.forward(inputsEmbeds, attentionMask, false).lastHiddenState();
+        Tensor states = textEncoder().forward(inputsEmbeds, attentionMask, false).lastHiddenState();
         if (projWeight != null) states = Ops.linear(states, projWeight, projBias);
         return states.mul(attentionMask.unsqueeze(-1).to(states.scalar_type()));
     }
 
     public Tensor condition(Tensor inputIds, Tensor attentionMask) {
-        return conditionFromEmbeddings(textEncoder.embed(inputIds), attentionMask);
+        return conditionFromEmbeddings(textEncoder().embed(inputIds), attentionMask);
     }
 
     /** Generates the delayed code sequence [B,K,1+maxNewTokens] for tokenised prompts. */
     public Tensor generate(Tensor inputIds, Tensor attentionMask, Generator.Settings settings, Generator.StepListener listener) {
         Tensor states = condition(inputIds, attentionMask);
-        return Generator.generate(decoder, states, attentionMask, settings, listener);
+        return Generator.generate(decoder(), states, attentionMask, settings, listener);
     }
 
     /** Generated music: codes [B, K, frames] and their waveform [B, channels, frames * hop] at the codec's rate. */
@@ -112,10 +133,14 @@ public final class MusicGen {
      */
     public Music generateMusic(Tensor inputIds, Tensor attentionMask, Tensor promptAudio, Generator.Settings settings,
                                Generator.StepListener listener) {
-        return generateMusicFromEmbeddings(textEncoder.embed(inputIds), attentionMask, promptAudio, settings, listener);
+        return generateMusicFromEmbeddings(textEncoder().embed(inputIds), attentionMask, promptAudio, settings, listener);
     }
 
-    /** As {@link #generateMusic}, from prompt embeddings: learned concept rows spliced into the token embeddings. */
+    /**
+     * As {@link #generateMusic}, from prompt embeddings: learned concept rows spliced into the token embeddings. The
+     * text encoder is released once the prompts are encoded and the decoder once the codes are generated, so each
+     * phase holds only the weights it uses (see {@link #releaseTextEncoder}); the next call builds them again.
+     */
     public Music generateMusicFromEmbeddings(Tensor inputsEmbeds, Tensor attentionMask, Tensor promptAudio,
                                              Generator.Settings settings, Generator.StepListener listener) {
         Tensor prompt = null;
@@ -123,7 +148,9 @@ public final class MusicGen {
             prompt = audioEncoder.encode(promptAudio).narrow(1, 0, config.decoder().numCodebooks());
         }
         Tensor states = conditionFromEmbeddings(inputsEmbeds, attentionMask);
-        Tensor codes = audioCodes(Generator.generate(decoder, states, attentionMask, prompt, settings, listener));
+        releaseTextEncoder();
+        Tensor codes = audioCodes(Generator.generate(decoder(), states, attentionMask, prompt, settings, listener));
+        releaseDecoder();
         return new Music(codes, audioEncoder.decode(codes));
     }
 

@@ -3,10 +3,12 @@ package ai.musicgenti.models;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.Ops;
+import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.models.Layers.Activation;
 import ai.musicgenti.models.Layers.LayerNorm;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -14,6 +16,8 @@ import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.function.IntFunction;
 
 import static ai.musicgenti.core.Tensors.scalar;
 
@@ -95,13 +99,8 @@ public final class MusicGenDecoder {
         int k = config.numCodebooks();
         Weights dec = w.pp("model").pp("decoder");
 
-        TensorVector tables = new TensorVector(), heads = new TensorVector();
-        for (int q = 0; q < k; q++) {
-            tables.push_back(dec.pp("embed_tokens").pp(q).get("weight", v + 1, h));
-            heads.push_back(w.pp("lm_heads").pp(q).get("weight", v, h));
-        }
-        embedTokens = torch.cat(tables, 0);
-        lmHeads = torch.cat(heads, 0);
+        embedTokens = stacked(k, q -> dec.pp("embed_tokens").pp(q).get("weight", v + 1, h));
+        lmHeads = stacked(k, q -> w.pp("lm_heads").pp(q).get("weight", v, h));
         long[] offsets = new long[k];
         for (int q = 0; q < k; q++) offsets[q] = q * (v + 1);
         codebookOffsets = Tensor.create(offsets, 1, k, 1).to(compute.device(), ScalarType.Long);
@@ -127,6 +126,15 @@ public final class MusicGenDecoder {
                     l.pp("fc1").get("weight", ffn, h), l.pp("fc2").get("weight", h, ffn));
         }
         finalNorm = LayerNorm.load(dec.pp("layer_norm"), h, LAYER_NORM_EPS);
+    }
+
+    /** The K per-codebook tables as one; the stored ones are let go at once, so their mapped pages leave memory. */
+    private static Tensor stacked(int k, IntFunction<Tensor> table) {
+        try (PointerScope scope = new PointerScope()) {
+            TensorVector tables = new TensorVector();
+            for (int q = 0; q < k; q++) tables.push_back(table.apply(q));
+            return Tensors.keep(torch.cat(tables, 0));
+        }
     }
 
     public Config config() {
