@@ -4,30 +4,27 @@ import org.bytedeco.openblas.presets.openblas_nolapack;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Who owns the CPU cores. libtorch runs its own work (oneDNN matrix products and convolutions, softmax, attention)
- * on an OpenMP pool, and the OpenBLAS it links has a second, pthread pool; two pools spinning on the same cores
- * starve each other (musicgen-small training step on 2 cores: 3.7 s with one pool each at 1 and 2 threads, 8.6 s
- * with both at 2). So one pool owns the cores at a time, chosen by the shape of the work:
+ * Who owns the CPU cores. libtorch runs its own kernels (oneDNN convolutions, the LSTM, softmax, attention) on an
+ * OpenMP pool, and the OpenBLAS it links has a second, pthread pool for matrix products; two pools spinning on the
+ * same cores starve each other (musicgen-small training step on 2 cores: 3.7 s with libtorch on 1 thread and OpenBLAS
+ * on 2, 8.6 s with both on 2, 30 s when OpenBLAS threads sleep at once). So one pool owns the cores at a time:
  *
  * <ul>
- *   <li><b>bulk</b> (the default: training, prompts, EnCodec, CLAP) — many rows per projection, convolutions.
- *       libtorch's pool has every core and projections go through oneDNN ({@link Ops#linear}); OpenBLAS runs on
- *       one thread.</li>
- *   <li><b>decode</b> ({@link #decoding()}, around a generation loop) — a handful of rows per projection, bound by
- *       streaming the weights from memory. OpenBLAS's matrix-vector products get every core and libtorch one thread,
- *       so no OpenMP worker spins between the small ops of a step.</li>
+ *   <li><b>BLAS</b> (the default): projections and attention, in decoding, training, T5 and CLAP. OpenBLAS has every
+ *       core, libtorch one thread.</li>
+ *   <li><b>convolutions</b> ({@link #convolutions()}, around EnCodec): libtorch's pool has every core, OpenBLAS one
+ *       thread. With one libtorch thread the codec ran on one core.</li>
  * </ul>
  *
- * OpenBLAS's thread count is process-wide; libtorch's follows the calling thread (OpenMP semantics), as does the
- * phase that {@link Ops#linear} reads.
+ * OpenBLAS's thread count is process-wide; libtorch's follows the calling thread (OpenMP semantics).
  */
 public final class CpuThreads {
     private static volatile int cores = defaultCores();
-    private static final ThreadLocal<Boolean> DECODING = ThreadLocal.withInitial(() -> false);
+    private static final ThreadLocal<Boolean> CONVOLVING = ThreadLocal.withInitial(() -> false);
 
     static {
         // a library user who never calls configure still gets one pool owning the cores
-        bulk();
+        blas();
     }
 
     private CpuThreads() {
@@ -40,30 +37,25 @@ public final class CpuThreads {
     public static void configure(int threads) {
         if (threads < 0) throw new BadInputException("--threads " + threads + ": use 0 (all cores) or a positive count");
         cores = threads > 0 ? threads : defaultCores();
-        bulk();
+        if (!CONVOLVING.get()) blas();
     }
 
     public static int cores() {
         return cores;
     }
 
-    /** True inside {@link #decoding()} on this thread: projections of a few rows stream their weights through BLAS. */
-    public static boolean isDecoding() {
-        return DECODING.get();
-    }
-
-    /** Hands the cores to OpenBLAS until closed, then back to libtorch. Nests. */
-    public static Phase decoding() {
-        boolean outer = DECODING.get();
+    /** Hands the cores to libtorch's pool until closed, then back to OpenBLAS. Nests. */
+    public static Phase convolutions() {
+        boolean outer = CONVOLVING.get();
         if (!outer) {
-            DECODING.set(true);
-            torch.set_num_threads(1);
-            openblas_nolapack.blas_set_num_threads(cores);
+            CONVOLVING.set(true);
+            openblas_nolapack.blas_set_num_threads(1);
+            torch.set_num_threads(cores);
         }
         return () -> {
             if (!outer) {
-                DECODING.set(false);
-                bulk();
+                CONVOLVING.set(false);
+                blas();
             }
         };
     }
@@ -74,9 +66,9 @@ public final class CpuThreads {
         void close();
     }
 
-    private static void bulk() {
-        torch.set_num_threads(cores);
-        openblas_nolapack.blas_set_num_threads(1);
+    private static void blas() {
+        torch.set_num_threads(1);
+        openblas_nolapack.blas_set_num_threads(cores);
     }
 
     private static int defaultCores() {

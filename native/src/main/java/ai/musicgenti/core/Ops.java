@@ -6,7 +6,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
-/** Tensor operations whose fastest form depends on the shape, the device and who owns the cores ({@link CpuThreads}). */
+/** Tensor operations whose fastest form depends on the shape or the device. */
 public final class Ops {
     /**
      * Up to this many rows, a CPU projection runs as one matrix-vector product per row. OpenBLAS packs the whole
@@ -27,29 +27,24 @@ public final class Ops {
 
     /**
      * {@code x @ w.T + bias} for x [..., in], w [out, in] and bias [out] or null, as {@code torch.linear}. On the CPU
-     * in F32: a few rows stream the weights through BLAS matrix-vector products; more rows go through oneDNN on
-     * libtorch's threads (in the bulk phase; about 20% faster than OpenBLAS's GEMM here and in the same pool as the
-     * rest of libtorch), or through OpenBLAS's GEMM while decoding owns the cores. Autograd flows through every form.
+     * in F32 a few rows stream the weights through BLAS matrix-vector products. (oneDNN's F32 inner product, which
+     * libtorch can reach through {@code mkldnn_linear}, was faster for training but returns wrong sums for many
+     * shapes on AMD Zen 5 in this libtorch build, so every projection stays on OpenBLAS.)
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias);
         long in = x.size(-1);
         long rows = x.numel() / Math.max(1, in);
-        if (rows == 0 || !x.device().is_cpu() || !isFloat(x) || !isFloat(w)) {
+        if (rows == 0 || rows > CPU_GEMV_MAX_ROWS || !x.device().is_cpu() || !isFloat(x) || !isFloat(w)) {
             return torch.linear(x, w, b);
         }
         long[] shape = x.shape();
         shape[shape.length - 1] = w.size(0);
-        if (rows <= CPU_GEMV_MAX_ROWS) {
-            Tensor flat = x.reshape(rows, in);
-            TensorVector out = new TensorVector();
-            for (int r = 0; r < rows; r++) out.push_back(torch.mv(w, flat.select(0, r)));
-            Tensor y = torch.stack(out).view(shape);
-            return bias == null ? y : y.add(bias);
-        }
-        if (CpuThreads.isDecoding()) return torch.linear(x, w, b);
-        Tensor flat = x.reshape(rows, in).contiguous();
-        return torch.mkldnn_linear(flat.to_mkldnn(), w, b).to_dense().view(shape);
+        Tensor flat = x.reshape(rows, in);
+        TensorVector out = new TensorVector();
+        for (int r = 0; r < rows; r++) out.push_back(torch.mv(w, flat.select(0, r)));
+        Tensor y = torch.stack(out).view(shape);
+        return bias == null ? y : y.add(bias);
     }
 
     private static boolean isFloat(Tensor t) {

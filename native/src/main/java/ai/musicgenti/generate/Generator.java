@@ -1,7 +1,6 @@
 package ai.musicgenti.generate;
 
 import ai.musicgenti.core.BadInputException;
-import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGenDecoder;
 import org.bytedeco.javacpp.PointerScope;
@@ -132,24 +131,21 @@ public final class Generator {
         MusicGenDecoder.KvCache cache = decoder.newCache(guided ? 2 * b : b, length - 1, states, mask);
         org.bytedeco.pytorch.Generator rng = s.sample() ? torch.createCPUGenerator(s.seed()) : null;
 
-        // each step projects a few rows: the cores go to BLAS's matrix-vector products (see CpuThreads)
-        try (CpuThreads.Phase decoding = CpuThreads.decoding()) {
-            for (int step = 0; step < s.maxNewTokens(); step++) {
-                int position = promptFrames + 1 + step;
-                try (PointerScope scope = new PointerScope()) {
-                    // First step: the start column and any prompt; afterwards the one position decided last.
-                    Tensor input = sequence.narrow(2, cache.length(), position - cache.length());
-                    if (guided) input = torch.cat(new TensorVector(input, input), 0);
-                    Tensor logits = decoder.step(input, cache);
-                    Tensor last = logits.select(2, logits.size(2) - 1).to(ScalarType.Float);
-                    Tensor cond = guided ? last.narrow(0, 0, b) : last;
-                    Tensor uncond = guided ? last.narrow(0, b, b) : null;
-                    Tensor scores = guided ? uncond.add(cond.sub(uncond).mul(scalar(s.guidanceScale()))) : cond;
-                    Tensor tokens = s.sample() ? sample(scores, s, rng) : scores.argmax(new LongOptional(-1), false);
-                    if (listener != null) listener.onStep(step, cond, uncond, scores, tokens);
-                    Tensor fixed = forced.select(2, position);
-                    sequence.select(2, position).copy_(torch.where(fixed.eq(scalar(DelayPattern.DECIDE)), tokens, fixed));
-                }
+        for (int step = 0; step < s.maxNewTokens(); step++) {
+            int position = promptFrames + 1 + step;
+            try (PointerScope scope = new PointerScope()) {
+                // First step: the start column and any prompt; afterwards the one position decided last.
+                Tensor input = sequence.narrow(2, cache.length(), position - cache.length());
+                if (guided) input = torch.cat(new TensorVector(input, input), 0);
+                Tensor logits = decoder.step(input, cache);
+                Tensor last = logits.select(2, logits.size(2) - 1).to(ScalarType.Float);
+                Tensor cond = guided ? last.narrow(0, 0, b) : last;
+                Tensor uncond = guided ? last.narrow(0, b, b) : null;
+                Tensor scores = guided ? uncond.add(cond.sub(uncond).mul(scalar(s.guidanceScale()))) : cond;
+                Tensor tokens = s.sample() ? sample(scores, s, rng) : scores.argmax(new LongOptional(-1), false);
+                if (listener != null) listener.onStep(step, cond, uncond, scores, tokens);
+                Tensor fixed = forced.select(2, position);
+                sequence.select(2, position).copy_(torch.where(fixed.eq(scalar(DelayPattern.DECIDE)), tokens, fixed));
             }
         }
         return sequence;

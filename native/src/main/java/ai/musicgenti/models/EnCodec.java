@@ -3,6 +3,7 @@ package ai.musicgenti.models;
 import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.Releasable;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
@@ -234,10 +235,25 @@ public final class EnCodec {
         return torch.stack(codes, 1);
     }
 
-    /** Audio {@code [B, channels, N]} to codes {@code [B, K, ceil(N / hop)]}. */
+    /**
+     * Audio {@code [B, channels, N]} to codes {@code [B, K, ceil(N / hop)]}. Rows are encoded a few at a time, at most
+     * {@link #ROW_SAMPLES_PER_CALL} samples together: the activations at the full rate (64 channels) grow with rows
+     * times samples, rows are independent, and beyond that convolutions gain nothing from more rows.
+     */
     public Tensor encode(Tensor audio) {
-        return quantize(encodeLatent(audio));
+        long rows = audio.dim() == 3 ? Math.max(1, ROW_SAMPLES_PER_CALL / Math.max(1, audio.size(2))) : 1;
+        if (audio.dim() != 3 || audio.size(0) <= rows) return quantize(encodeLatent(audio));
+        TensorVector parts = new TensorVector();
+        for (long start = 0; start < audio.size(0); start += rows) {
+            try (PointerScope scope = new PointerScope()) {
+                parts.push_back(quantize(encodeLatent(audio.narrow(0, start, Math.min(rows, audio.size(0) - start)))));
+            }
+        }
+        return torch.cat(parts, 0);
     }
+
+    /** 10 s at 32 kHz: about 0.5 GB of activations at the encoder's widest layer. */
+    private static final long ROW_SAMPLES_PER_CALL = 320_000;
 
     // ---------------------------------------------------------------- decoding
 
@@ -268,18 +284,21 @@ public final class EnCodec {
     /**
      * The layers one after the other, each in its own PointerScope, and each input freed once the next layer's output
      * exists: at most one layer's activations are alive, where leaving them to the garbage collector kept every layer's
-     * (5 s of audio: +340 MB at the end of a generation). The result belongs to the caller's scope, if any.
+     * (5 s of audio: +340 MB at the end of a generation). The result belongs to the caller's scope, if any. The
+     * convolutions get every core ({@link CpuThreads#convolutions}).
      */
     private static Tensor run(List<Layer> layers, Tensor input) {
         PointerScope outer = PointerScope.getInnerScope();
         Tensor x = input;
-        for (Layer layer : layers) {
-            Tensor next;
-            try (PointerScope scope = new PointerScope()) {
-                next = Tensors.keep(layer.forward(x));
+        try (CpuThreads.Phase convolutions = CpuThreads.convolutions()) {
+            for (Layer layer : layers) {
+                Tensor next;
+                try (PointerScope scope = new PointerScope()) {
+                    next = Tensors.keep(layer.forward(x));
+                }
+                if (x != input) x.close();
+                x = next;
             }
-            if (x != input) x.close();
-            x = next;
         }
         if (outer != null && x != input) {
             outer.attach(x);
