@@ -57,14 +57,14 @@ part() {
 
 golden=(./mvnw "${profile[@]}" -q -B test -pl native -Dtest=GoldenTest -Dsurefire.failIfNoSpecifiedTests=false
   -Dmusicgen.test.device=$device)
-# limits add up to 7.5 minutes
-part build 180 ./mvnw "${profile[@]}" -q -B -DskipTests install || { tail -20 "$log" >&2; exit 1; }
+# the limits add up to 7 min 50 s
+part build 170 ./mvnw "${profile[@]}" -q -B -DskipTests install || { tail -20 "$log" >&2; exit 1; }
 part golden-f32 60 "${golden[@]}" -Dmusicgen.test.dtype=f32
 part golden-bf16 60 "${golden[@]}" -Dmusicgen.test.dtype=bf16
 for s in "${shapes[@]}"; do
   name=$(basename "$s" .json)
-  part "bench-$name" 50 ./musicgen-ti bench --device $device --shape "$s" "${steps[@]}" --json "$out/$name.json"
-  part "train-$name" 50 ./musicgen-ti bench train --device $device --shape "$s" "${train[@]}" --json "$out/train-$name.json"
+  part "bench-$name" 45 ./musicgen-ti bench --device $device --shape "$s" "${steps[@]}" --json "$out/$name.json"
+  part "train-$name" 45 ./musicgen-ti bench train --device $device --shape "$s" "${train[@]}" --json "$out/train-$name.json"
 done
 
 {
