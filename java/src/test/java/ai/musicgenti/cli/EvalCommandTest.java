@@ -149,7 +149,7 @@ class EvalCommandTest {
     /**
      * The tiny golden CLAP plus a word-level tokenizer.json in RoBERTa's layout whose ids fit the tiny text tower's 99
      * rows. (Byte-level BPE, the real one, needs 256 ids for its alphabet alone; its ids are checked against
-     * transformers in native's ClapTextEncoderTest.)
+     * transformers in native's RobertaTokenizerTest.)
      */
     static Path clapWithTokenizer(Path golden, Path dest) throws Exception {
         Files.createDirectories(dest);

@@ -172,8 +172,9 @@ public final class ClapAudioEncoder {
 
         int c0 = config.patchEmbedsHiddenSize(), p = config.patchSize();
         Weights pe = enc.pp("patch_embed");
-        this.patchWeight = pe.pp("proj").get("weight", c0, config.patchEmbedInputChannels(), p, p);
-        this.patchBias = pe.pp("proj").get("bias", c0);
+        // F32 like the rest of the front end (see forward)
+        this.patchWeight = pe.pp("proj").get("weight", c0, config.patchEmbedInputChannels(), p, p).to(ScalarType.Float);
+        this.patchBias = pe.pp("proj").get("bias", c0).to(ScalarType.Float);
         this.patchNorm = config.enablePatchLayerNorm() ? LayerNorm.load(pe.pp("norm"), c0, NORM_EPS) : null;
 
         int gridH = config.specSize() / config.patchStrideH(), gridW = config.specSize() / config.patchStrideW();
@@ -303,14 +304,15 @@ public final class ClapAudioEncoder {
             throw new BadInputException("CLAP audio encoder: " + frames + " frames exceed the " + specWidth
                     + " the model takes (spec_size * freq_ratio)");
         }
-        // the front end runs in F32 whatever the compute dtype: dB values and running variances lose too much in
-        // 16-bit, and CPU bicubic resampling has no 16-bit kernels
+        // the front end, patch embedding included, runs in F32 whatever the compute dtype: dB values and running
+        // variances lose too much in 16-bit, CPU bicubic resampling has no 16-bit kernels, and oneDNN's BF16 conv2d
+        // gives wrong sums on AMD CPUs with avx512_bf16 (pytorch/pytorch#163347: cosine 0.82 to F32 here); the
+        // one-channel patch convolution is a negligible part of the work
         Tensor x = inputFeatures.to(compute.device(), ScalarType.Float);
         // BatchNorm2d over mel bins: HF moves them to the channel axis first
         x = torch.batch_norm(x.transpose(1, 3), f32(bnWeight), f32(bnBias), f32(bnMean), f32(bnVar),
                 false, 0.1, NORM_EPS, true).transpose(1, 3);
         if (frames < specWidth) x = torch.upsample_bicubic2d(x, new long[]{specWidth, config.numMelBins()}, true);
-        x = x.to(compute.dtype());
         // fold the long time axis into fr rows of the square image: [B, 1, mel*fr, time/fr]
         long mel = config.numMelBins();
         x = x.reshape(batch, fr, specWidth / fr, mel).permute(0, 1, 3, 2).contiguous().reshape(batch, 1, mel * fr, specWidth / fr);
@@ -318,7 +320,7 @@ public final class ClapAudioEncoder {
         x = torch.conv2d(x, patchWeight, new TensorOptional(patchBias),
                 new long[]{config.patchStrideH(), config.patchStrideW()},
                 new long[]{(config.patchSize() - config.patchStrideH()) / 2, (config.patchSize() - config.patchStrideW()) / 2},
-                new long[]{1, 1}, 1);
+                new long[]{1, 1}, 1).to(compute.dtype());
         x = x.flatten(2, -1).transpose(1, 2);
         if (patchNorm != null) x = patchNorm.apply(x);
 

@@ -1,6 +1,5 @@
 package ai.musicgenti.golden;
 
-import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.models.MusicGen;
 
@@ -11,7 +10,7 @@ final class MusicGenGenerateGolden {
 
     static void run(GoldenCase c) {
         try (ModelFolder folder = ModelFolder.open(c.dir())) {
-            MusicGen model = MusicGen.load(folder, Compute.cpu());
+            MusicGen model = MusicGen.load(folder, c.compute());
             MusicGenGolden.generation(c, model);
             EnCodecGolden.checkRoundTrip(c, model.audioEncoder(), "enc.");
         }

@@ -1,6 +1,5 @@
 package ai.musicgenti.golden;
 
-import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.models.T5Encoder;
 import org.bytedeco.javacpp.PointerScope;
@@ -23,7 +22,7 @@ final class T5EncoderGolden {
         Tensor ids = c.io("input_ids"), mask = c.io("attention_mask");
         Tensor embeds = c.io("embeds.inputs_embeds"), embedsMask = c.io("embeds.attention_mask");
         try (ModelFolder folder = ModelFolder.open(c.dir())) {
-            T5Encoder encoder = new T5Encoder(T5Encoder.Config.fromJson(folder.config()), folder.weights(Compute.cpu()));
+            T5Encoder encoder = new T5Encoder(T5Encoder.Config.fromJson(folder.config()), folder.weights(c.compute()));
             try (PointerScope scope = new PointerScope()) {
                 T5Encoder.Output out = encoder.forward(encoder.embed(ids), mask, true);
                 c.check("last_hidden_state", out.lastHiddenState());
