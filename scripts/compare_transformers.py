@@ -6,6 +6,8 @@
   bench DIR OUT.json         decode ms/step with guidance, one textual-inversion step, EnCodec encode speed
   generate DIR PROMPT S WAV  what a user runs: load, tokenize, generate S seconds with guidance, write a WAV
   rss CMD...                 runs CMD and prints its wall time and peak resident memory as JSON on the last line
+  clip WAV SECONDS           a 44.1 kHz stereo test clip (a modulated tone with noise) for prepare
+  table DIR                  the side-by-side table from the JSON files compare-transformers.sh left in DIR
 
 Each figure is measured the way a transformers user gets it (generate(), autograd, default thread settings).
 """
@@ -145,6 +147,42 @@ def rss(cmd):
     return code
 
 
+def clip(path, seconds):
+    import numpy as np
+    import soundfile
+    rate = 44100
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.2 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
+    x = x + 0.02 * np.random.default_rng(0).standard_normal(len(t))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    soundfile.write(path, np.stack([x, 0.9 * x], 1).astype(np.float32), rate, subtype="PCM_16")
+
+
+def table(work):
+    load = lambda name: json.load(open(os.path.join(work, name)))
+    peer, ours = load("peer-bench.json"), load("ours-bench.json")
+    pg, og, op = load("peer-generate.json"), load("ours-generate.json"), load("ours-prepare.json")
+    gb = lambda b: b / 1e9
+    rows = [
+        ("decode with guidance, batch 1 (ms/step)", peer["decode_ms_per_step"], ours["decode_ms_per_step"], "{:.1f}"),
+        ("textual-inversion step, 1 x 250 frames (s)", peer["train_s_per_step"], ours["train_s_per_step"], "{:.2f}"),
+        ("EnCodec encode, 10 s clip (x real time)", peer["encode_x_realtime"], ours["encode_x_realtime"], "{:.1f}"),
+        ("generate 5 s end to end, load included (wall s)", pg["wall_s"], og["wall_s"], "{:.1f}"),
+        ("peak resident memory of that generate (GB)", gb(pg["peak_rss_bytes"]), gb(og["peak_rss_bytes"]), "{:.2f}"),
+        ("peak resident memory of prepare, 60 s clip (GB)", None, gb(op["peak_rss_bytes"]), "{:.2f}"),
+    ]
+    import platform, time as _time
+    print(f"{_time.strftime('%Y-%m-%d')}, {ours['cpu']}, {os.cpu_count()} cores; peer: transformers {peer['transformers']}"
+          f" on torch {peer['torch']} ({peer['threads']} threads); musicgen-ti on {ours['device']}/{ours['dtype']}"
+          f" ({ours['threads']} cores); random weights of the facebook/musicgen-small shape")
+    print()
+    print("| figure | peer (transformers) | musicgen-ti | ours/peer |")
+    print("|---|---|---|---|")
+    for name, p, o, fmt in rows:
+        ratio = "" if p is None else f"{o / p:.2f}"
+        print(f"| {name} | {'-' if p is None else fmt.format(p)} | {fmt.format(o)} | {ratio} |")
+
+
 if __name__ == "__main__":
     verb, args = sys.argv[1], sys.argv[2:]
     if verb == "make-model":
@@ -155,5 +193,9 @@ if __name__ == "__main__":
         generate(args[0], args[1], float(args[2]), args[3])
     elif verb == "rss":
         sys.exit(rss(args))
+    elif verb == "clip":
+        clip(args[0], float(args[1]))
+    elif verb == "table":
+        table(args[0])
     else:
         sys.exit(__doc__)

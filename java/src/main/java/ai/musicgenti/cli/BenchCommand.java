@@ -3,7 +3,9 @@ package ai.musicgenti.cli;
 import ai.musicgenti.audio.ClapFeatures;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.CpuThreads;
+import ai.musicgenti.core.Dtype;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
@@ -31,7 +33,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -41,8 +45,8 @@ import java.util.concurrent.Callable;
  * decoder into the learned embeddings).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure decode steps/s (with guidance) and textual-inversion training steps/s, on a randomly initialised model of a real MusicGen shape (no download) or on --model.",
-        subcommands = {BenchCommand.Generate.class, BenchCommand.Train.class, BenchCommand.Eval.class})
+        description = "Measure decode steps/s (with guidance), textual-inversion training steps/s and EnCodec encoding speed, on a randomly initialised model of a real MusicGen shape (no download) or on --model.",
+        subcommands = {BenchCommand.Generate.class, BenchCommand.Train.class, BenchCommand.Encode.class, BenchCommand.Eval.class})
 final class BenchCommand implements Callable<Integer> {
     @Command(name = "generate", mixinStandardHelpOptions = true, description = "Decode steps/s with guidance and the real-time factor.")
     static final class Generate implements Callable<Integer> {
@@ -51,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            return bench.run(true, false);
+            return bench.run(true, false, false);
         }
     }
 
@@ -63,7 +67,19 @@ final class BenchCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            return bench.run(false, true);
+            return bench.run(false, true, false);
+        }
+    }
+
+    @Command(name = "encode", mixinStandardHelpOptions = true,
+            description = "EnCodec encoding of a 10 s clip to codes, as prepare runs it: times real time.")
+    static final class Encode implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand bench;
+
+        @Override
+        public Integer call() throws IOException {
+            return bench.run(false, false, true);
         }
     }
 
@@ -108,9 +124,9 @@ final class BenchCommand implements Callable<Integer> {
                 long t0 = System.nanoTime();
                 try (ClapEmbedder embedder = clapDir != null ? ClapEmbedder.load(clapDir, compute, tmp.resolve("cache"))
                         : randomClap(compute, tmp.resolve("cache"))) {
-                    System.out.printf(Locale.ROOT, "clap       %s, %s, %d libtorch threads, OPENBLAS_NUM_THREADS=%s (%s in %.1f s)%n",
+                    System.out.printf(Locale.ROOT, "clap       %s, %s, %d cores (%s in %.1f s)%n",
                             clap != null ? clap + " weights" : "random weights of the " + ClapEmbedder.DEFAULT_CLAP + " shape",
-                            compute, torch.get_num_threads(), System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset"),
+                            compute, CpuThreads.cores(),
                             clap != null ? "loaded" : "built", seconds(t0));
                     embedder.embed(files.get(0)); // warm-up, untimed
                     int windows = 0;
@@ -174,25 +190,41 @@ final class BenchCommand implements Callable<Integer> {
     @Option(scope = CommandLine.ScopeType.INHERIT, names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA), f32, f16, bf16 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--json", description = "Also write the figures to this JSON file.")
+    Path json;
+
     @Override
     public Integer call() throws IOException {
-        return run(true, window > 0);
+        return run(true, window > 0, true);
     }
 
-    int run(boolean decode, boolean ti) throws IOException {
+    int run(boolean decode, boolean ti, boolean encode) throws IOException {
         CpuThreads.configure(threads);
         Compute compute = Compute.choose(device, dtype);
         torch.manual_seed(0);
+        Map<String, Object> figures = new LinkedHashMap<>();
+        figures.put("model", model != null ? model + " weights" : shape + " shape, random weights");
+        figures.put("device", compute.device().str().getString());
+        figures.put("dtype", Dtype.of(compute.dtype()).name().toLowerCase(Locale.ROOT));
+        figures.put("threads", CpuThreads.cores());
+        figures.put("cpu", cpuModel());
         long t0 = System.nanoTime();
         try (ModelFolder folder = model == null ? null
                 : ModelFolder.open(HubClient.fromEnvironment().resolveModel(model, new ProgressBar()))) {
             MusicGen net = folder != null ? MusicGen.load(folder, compute)
                     : new MusicGen(MusicGen.Config.fromJson(shapeConfig()), Weights.random(compute));
-            System.out.printf(Locale.ROOT, "model      %s, %s, %d libtorch threads, OPENBLAS_NUM_THREADS=%s (built in %.1f s)%n",
-                    model != null ? model + " weights" : shape + " shape, random weights", compute, torch.get_num_threads(),
-                    System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset"), seconds(t0));
-            if (decode) decode(net, compute);
-            if (ti) trainSteps(net, compute);
+            System.out.printf(Locale.ROOT, "model      %s, %s, %d cores (built in %.1f s)%n",
+                    figures.get("model"), compute, CpuThreads.cores(), seconds(t0));
+            if (decode) decode(net, compute, figures);
+            if (ti) trainSteps(net, compute, figures);
+            if (encode) encode(net, compute, figures);
+        }
+        figures.put("peak_rss_bytes", peakResidentBytes());
+        if (compute.isCuda()) figures.putAll(gpuPeaks(compute));
+        System.out.printf(Locale.ROOT, "memory     peak resident %.2f GB (weights, activations and the JVM)%n",
+                ((Number) figures.get("peak_rss_bytes")).longValue() / 1e9);
+        if (json != null) {
+            AtomicFiles.writeBytes(json, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(figures));
         }
         return 0;
     }
@@ -214,7 +246,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private void decode(MusicGen model, Compute compute) {
+    private void decode(MusicGen model, Compute compute, Map<String, Object> figures) {
         Tensor ids = torch.randint(2, model.config().text().vocabSize(), new long[]{batch, textTokens}, compute.longs());
         Tensor mask = torch.ones_like(ids);
         Tensor states = model.condition(ids, mask);
@@ -230,10 +262,12 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "decode     %d steps, batch %d with guidance (%d rows), top-k 250: %.2f steps/s, %.1f ms/step, real-time factor %.3f (audio s per wall s, x%d prompts)%n",
                 steps, batch, 2 * batch, stepsPerSecond, 1000 * s / steps, stepsPerSecond / frameRate, batch);
         System.out.printf(Locale.ROOT, "memory     resident %+.1f MB over the timed decode%n", (Pointer.physicalBytes() - before) / 1e6);
+        figures.put("decode_batch", batch);
+        figures.put("decode_ms_per_step", 1000 * s / steps);
     }
 
     /** The training step as {@code train} runs it: the full loss with its regularisers, backward, Adam. */
-    private void trainSteps(MusicGen model, Compute compute) {
+    private void trainSteps(MusicGen model, Compute compute, Map<String, Object> figures) {
         int k = model.config().decoder().numCodebooks();
         long vocab = model.config().decoder().vocabSize();
         int length = textTokens + tokens;
@@ -262,22 +296,63 @@ final class BenchCommand implements Callable<Integer> {
         double perStep = total / Math.max(1, trainSteps);
         System.out.printf(Locale.ROOT, "train      batch %d x %d frames (%.1f s of audio), %d learned tokens: %.3f steps/s, %.2f s/step (loss %.3f)%n",
                 batch, window, window / (double) model.audioEncoder().frameRate(), tokens, 1 / perStep, perStep, loss);
-        System.out.printf(Locale.ROOT, "memory     peak resident %s (weights, activations and the JVM)%n", peakResident());
+        figures.put("train_batch", batch);
+        figures.put("train_frames", window);
+        figures.put("train_s_per_step", perStep);
     }
 
-    /** The process's high-water mark of resident memory, as Linux reports it. */
-    private static String peakResident() {
+    /** EnCodec encoding of a 10 s clip of noise, as prepare encodes fragments: one untimed run, then the best of two. */
+    private void encode(MusicGen model, Compute compute, Map<String, Object> figures) {
+        double clipSeconds = 10;
+        int rate = model.audioEncoder().samplingRate();
+        Tensor clip = torch.randn(1, 1, (long) (clipSeconds * rate)).mul(Tensors.scalar(0.1)).to(compute.device(), compute.dtype());
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            long t0 = System.nanoTime();
+            try (PointerScope scope = new PointerScope()) {
+                model.audioEncoder().encode(clip).cpu();
+            }
+            if (i > 0) best = Math.min(best, seconds(t0));
+        }
+        System.out.printf(Locale.ROOT, "encode     EnCodec, %.0f s clip to codes: %.2f s, %.1fx real time%n", clipSeconds, best, clipSeconds / best);
+        figures.put("encode_x_realtime", clipSeconds / best);
+    }
+
+    /** The process's high-water mark of resident memory, as Linux reports it; -1 elsewhere. */
+    static long peakResidentBytes() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
-                    return String.format(Locale.ROOT, "%.2f GB", kb / 1e6);
-                }
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
             }
         } catch (IOException | NumberFormatException e) {
-            // not Linux: say so below
+            // not Linux
         }
-        return "unknown (no /proc/self/status)";
+        return -1;
+    }
+
+    /** The CUDA caching allocator's peaks on the compute device. */
+    private static Map<String, Object> gpuPeaks(Compute compute) {
+        Map<String, Object> peaks = new LinkedHashMap<>();
+        try {
+            var stats = torch.getDeviceStats((byte) Math.max(0, compute.device().index()));
+            peaks.put("peak_gpu_bytes", stats.reserved_bytes().peak());
+            peaks.put("peak_gpu_allocated_bytes", stats.allocated_bytes().peak());
+        } catch (RuntimeException | LinkageError e) {
+            peaks.put("peak_gpu_bytes", null);
+        }
+        return peaks;
+    }
+
+    /** The CPU's model name as /proc/cpuinfo gives it. */
+    static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
+            }
+        } catch (IOException e) {
+            // not Linux
+        }
+        return System.getProperty("os.arch");
     }
 
     private static double seconds(long t0) {

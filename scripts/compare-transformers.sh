@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# musicgen-ti side by side with Hugging Face transformers on pip PyTorch: one run, one machine, CPU, f32, both on
+# random weights of the facebook/musicgen-small shape saved by transformers' save_pretrained. Prints a table of the
+# figures and their ratios (ours / peer; below 1 is better for times and memory, above 1 for encoding speed).
+#   scripts/compare-transformers.sh [work-dir]     (default target/compare; the venv and model are kept there)
+# Run it on an otherwise idle machine: both sides use every core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work="$(mkdir -p "${1:-target/compare}" && cd "${1:-target/compare}" && pwd)"
+venv="${PEER_VENV:-$work/venv}"
+py="$venv/bin/python"
+prompt="lo-fi hip hop with warm piano"
+
+if [ ! -x "$py" ] || ! "$py" -c "import torch, transformers, soundfile" 2>/dev/null; then
+  echo "peer: creating $venv (torch, transformers, soundfile from pip's configured index)" >&2
+  python3 -m venv "$venv"
+  "$py" -m pip install -q torch transformers soundfile numpy
+fi
+model="$work/musicgen-small-random"
+if [ ! -f "$model/model.safetensors" ]; then
+  echo "peer: saving a random musicgen-small-shaped model to $model" >&2
+  "$py" scripts/compare_transformers.py make-model "$model"
+fi
+./musicgen-ti -V >/dev/null   # builds the launcher first, so no build time is measured
+ours=(java ${MUSICGEN_TI_JAVA_OPTS:-} -jar java/target/musicgen-ti.jar)
+
+echo "peer: decode, training step, encode" >&2
+"$py" scripts/compare_transformers.py bench "$model" "$work/peer-bench.json" 2>>"$work/peer.log"
+echo "musicgen-ti: decode, training step, encode" >&2
+"${ours[@]}" bench --model "$model" --json "$work/ours-bench.json" >>"$work/ours.log" 2>&1
+
+echo "both: generate 5 s end to end in a fresh process" >&2
+"$py" scripts/compare_transformers.py rss "$py" scripts/compare_transformers.py generate "$model" "$prompt" 5 "$work/peer.wav" \
+  2>>"$work/peer.log" | tail -1 > "$work/peer-generate.json"
+"$py" scripts/compare_transformers.py rss "${ours[@]}" generate --model "$model" --prompt "$prompt" --duration 5 --seed 1 \
+  --out "$work/ours.wav" 2>>"$work/ours.log" | tail -1 > "$work/ours-generate.json"
+
+echo "musicgen-ti: prepare a 60 s clip" >&2
+"$py" scripts/compare_transformers.py clip "$work/clips/tone/clip.wav" 60
+rm -rf "$work/dataset"
+"$py" scripts/compare_transformers.py rss "${ours[@]}" prepare --model "$model" --dataset "$work/dataset" "$work/clips" \
+  2>>"$work/ours.log" | tail -1 > "$work/ours-prepare.json"
+
+"$py" scripts/compare_transformers.py table "$work"
