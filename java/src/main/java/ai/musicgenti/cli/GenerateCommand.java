@@ -122,6 +122,7 @@ final class GenerateCommand implements Callable<Integer> {
                 promptAudio = Tensors.floats(clip.channels()[0], 1, 1, clip.channels()[0].length).repeat(rows.size(), 1, 1);
             }
             Generator.Settings settings = settings(folder, frameRate, k, promptFrames);
+            model.checkLength(promptFrames, settings);
             System.err.printf(Locale.ROOT, "model %s on %s; %d clip(s) of %.2f s; seed %d%n", modelOptions.model, compute,
                     rows.size(), (promptFrames + settings.maxNewTokens() + 1 - k) / frameRate, settings.seed());
 

@@ -88,8 +88,11 @@ final class PrepareCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  %-24s %3d clips, %4d train / %3d valid fragments%n", c.name(), c.sources(), c.trainFragments(), c.validFragments());
         }
         for (DatasetInfo.Concept c : report.concepts()) {
-            if (valFraction > 0 && c.sources() == 1) {
-                System.err.printf(Locale.ROOT, "warning: %s has one clip, so none is held out: training gets no validation loss and eval no kNCC/kNCO; add clips%n", c.name());
+            if (valFraction > 0 && c.sources() == 1 && c.validFragments() == 0) {
+                System.err.printf(Locale.ROOT, "warning: %s has one clip of one fragment, so nothing is held out: training gets no validation loss and eval no kNCC/kNCO; add clips%n", c.name());
+            } else if (valFraction > 0 && c.sources() == 1) {
+                System.err.printf(Locale.ROOT, "warning: %s has one clip, so its last %d fragment(s) in time are held out for validation (close to the training audio); add clips%n",
+                        c.name(), c.validFragments());
             } else if (valFraction > 0 && c.sources() == 2) {
                 System.err.printf(Locale.ROOT, "warning: %s has two clips, so one of them (half its audio) is held out for validation; add clips%n", c.name());
             }

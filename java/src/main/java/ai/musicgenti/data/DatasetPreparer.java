@@ -354,10 +354,13 @@ public final class DatasetPreparer {
             Set<String> held = heldOut(sources);
             int t = 0, v = 0;
             for (Source s : sources) {
-                boolean isValid = held.contains(s.path());
-                (isValid ? valid : train).addAll(s.fragments());
-                if (isValid) v += s.fragments().size();
-                else t += s.fragments().size();
+                List<Fragment> fragments = s.fragments().stream().sorted(Comparator.comparingDouble(Fragment::offsetSeconds)).toList();
+                // a concept of one clip has no clip to hold out: the clip's end is, so there is validation data at all
+                int late = sources.size() == 1 ? heldOutByTime(fragments.size()) : held.contains(s.path()) ? fragments.size() : 0;
+                train.addAll(fragments.subList(0, fragments.size() - late));
+                valid.addAll(fragments.subList(fragments.size() - late, fragments.size()));
+                t += fragments.size() - late;
+                v += late;
             }
             concepts.add(new DatasetInfo.Concept(concept, sources.size(), t, v));
         });
@@ -380,6 +383,12 @@ public final class DatasetPreparer {
         sources.stream().map(Source::path).sorted(Comparator.comparing(p -> sha256Hex((settings.seed() + "/" + p).getBytes(StandardCharsets.UTF_8))))
                 .limit(k).forEach(held::add);
         return held;
+    }
+
+    /** Of a lone clip's fragments (in time order), the last round(fraction x n) are held out; one at least, never all. */
+    private int heldOutByTime(int n) {
+        if (settings.valFraction() <= 0 || n < 2) return 0;
+        return (int) Math.max(1, Math.min(n - 1, Math.round(settings.valFraction() * n)));
     }
 
     private DatasetInfo info(List<DatasetInfo.Concept> concepts) {

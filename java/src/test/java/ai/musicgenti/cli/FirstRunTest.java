@@ -165,6 +165,9 @@ class FirstRunTest {
         Path mp3 = tmp.resolve("x.mp3");
         assertUserError(Cli.run(generate("--prompt", "x", "--out", mp3.toString())), "--out " + mp3, "only WAV");
         assertFalse(Files.exists(mp3));
+        // the tiny model's 1,024 positions at 50 frames/s, less the delay of its 4 codebooks
+        assertUserError(Cli.run("generate", "--model", model.toString(), "--prompt", "x", "--duration", "30", "--out", tmp.resolve("long.wav").toString()),
+                "at most 20.4 s of audio", "asked for 30.0 s");
     }
 
     /** Item 2: the same folder typed two ways was "other settings", and relative paths were stored. */

@@ -165,6 +165,17 @@ class DatasetPreparerTest {
     }
 
     @Test
+    void aConceptOfOneClipHoldsOutTheClipsEnd() throws IOException {
+        Path root = tmp.resolve("lone");
+        Wav.write(root.resolve("solo/only.wav"), tone(32_000, 1, 2.0, 260, 9), 32_000, Wav.Format.PCM16);
+        prepare(root, tmp.resolve("ds"));
+        PreparedDataset dataset = PreparedDataset.open(tmp.resolve("ds"));
+        assertEquals(List.of(new DatasetInfo.Concept("solo", 1, 3, 1)), dataset.info().concepts());
+        assertEquals(List.of(1.5), dataset.valid().stream().map(Fragment::offsetSeconds).toList(), "the last fragment in time");
+        assertEquals(List.of(0.0, 0.5, 1.0), dataset.train().stream().map(Fragment::offsetSeconds).sorted().toList());
+    }
+
+    @Test
     void splitIsDeterministicAndFollowsTheSeed() throws IOException {
         Path root = fixture(tmp.resolve("clips"));
         prepare(root, tmp.resolve("a"));

@@ -143,6 +143,7 @@ public final class MusicGen {
      */
     public Music generateMusicFromEmbeddings(Tensor inputsEmbeds, Tensor attentionMask, Tensor promptAudio,
                                              Generator.Settings settings, Generator.StepListener listener) {
+        checkLength(promptAudio == null ? 0 : (promptAudio.size(2) + audioEncoder.hopLength() - 1) / audioEncoder.hopLength(), settings);
         Tensor prompt = null;
         if (promptAudio != null) {
             prompt = audioEncoder.encode(promptAudio).narrow(1, 0, config.decoder().numCodebooks());
@@ -152,6 +153,20 @@ public final class MusicGen {
         Tensor codes = audioCodes(Generator.generate(decoder(), states, attentionMask, prompt, settings, listener));
         releaseDecoder();
         return new Music(codes, audioEncoder.decode(codes));
+    }
+
+    /**
+     * Refuses a generation longer than the decoder's positions, saying the limit in seconds of audio, before any work
+     * is done (the music calls check it too).
+     */
+    public void checkLength(long promptFrames, Generator.Settings settings) {
+        long positions = 1 + promptFrames + settings.maxNewTokens(), max = config.decoder().maxPositionEmbeddings();
+        if (positions <= max) return;
+        double rate = audioEncoder.frameRate(), k = config.decoder().numCodebooks();
+        throw new BadInputException(String.format(java.util.Locale.ROOT,
+                "this model generates at most %.1f s of audio (max_position_embeddings %d at %.0f frames/s), audio prompt"
+                        + " included; asked for %.1f s; ask for a shorter duration or a shorter audio prompt",
+                (max - k) / rate, max, rate, (positions - k) / rate));
     }
 
     /** The audio codes [B,K,frames] inside a generated delayed sequence. */
