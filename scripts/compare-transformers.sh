@@ -28,6 +28,8 @@ echo "peer: decode, training step, encode" >&2
 "$py" scripts/compare_transformers.py bench "$model" "$work/peer-bench.json" 2>>"$work/peer.log"
 echo "musicgen-ti: decode, training step, encode" >&2
 "${ours[@]}" bench --model "$model" --json "$work/ours-bench.json" >>"$work/ours.log" 2>&1
+echo "musicgen-ti: decode with bf16 weights (the opt-in reduced-precision path)" >&2
+"${ours[@]}" bench generate --model "$model" --dtype bf16 --json "$work/ours-bf16.json" >>"$work/ours.log" 2>&1
 
 echo "both: generate 5 s end to end in a fresh process" >&2
 "$py" scripts/compare_transformers.py rss "$py" scripts/compare_transformers.py generate "$model" "$prompt" 5 "$work/peer.wav" \

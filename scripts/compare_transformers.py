@@ -162,9 +162,12 @@ def table(work):
     load = lambda name: json.load(open(os.path.join(work, name)))
     peer, ours = load("peer-bench.json"), load("ours-bench.json")
     pg, og, op = load("peer-generate.json"), load("ours-generate.json"), load("ours-prepare.json")
+    bf16 = load("ours-bf16.json")
     gb = lambda b: b / 1e9
     rows = [
         ("decode with guidance, batch 1 (ms/step)", peer["decode_ms_per_step"], ours["decode_ms_per_step"], "{:.1f}"),
+        ("decode, ours in bf16 (--dtype bf16) against the peer in f32 (ms/step)", peer["decode_ms_per_step"],
+         bf16["decode_ms_per_step"], "{:.1f}"),
         ("textual-inversion step, 1 x 250 frames (s)", peer["train_s_per_step"], ours["train_s_per_step"], "{:.2f}"),
         ("EnCodec encode, 10 s clip (x real time)", peer["encode_x_realtime"], ours["encode_x_realtime"], "{:.1f}"),
         ("generate 5 s end to end, load included (wall s)", pg["wall_s"], og["wall_s"], "{:.1f}"),

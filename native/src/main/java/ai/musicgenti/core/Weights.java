@@ -42,6 +42,11 @@ public final class Weights {
         return store == null;
     }
 
+    /** The same tensors, handed out on another device or in another dtype. */
+    public Weights on(Compute other) {
+        return new Weights(store, prefix, other);
+    }
+
     public Weights pp(String name) {
         return new Weights(store, name(name), compute);
     }

@@ -10,6 +10,7 @@ import ai.musicgenti.core.Weights;
 import ai.musicgenti.generate.Generator;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 
@@ -54,7 +55,10 @@ public final class MusicGen {
         // built now, so weights that do not fit the config are reported at load
         textEncoder.get();
         decoder.get();
-        this.audioEncoder = new EnCodec(config.audio(), w.pp("audio_encoder"));
+        // On the CPU the codec computes in F32 whatever the dtype: oneDNN's 16-bit convolutions return wrong sums on
+        // AMD CPUs with avx512_bf16 (pytorch/pytorch#163347), and its nearest-codebook codes are F32 decisions anyway.
+        Compute codec = w.compute().isCuda() ? w.compute() : new Compute(w.compute().device(), ScalarType.Float);
+        this.audioEncoder = new EnCodec(config.audio(), w.on(codec).pp("audio_encoder"));
         long textWidth = config.text().dModel(), width = config.decoder().hiddenSize();
         if (textWidth != width || w.contains("enc_to_dec_proj.weight")) {
             Weights proj = w.pp("enc_to_dec_proj");
