@@ -40,7 +40,10 @@ public final class MusicGen {
     }
 
     private final Config config;
-    /** The two big parts, freed between uses by {@link #releaseTextEncoder} and {@link #releaseDecoder}. */
+    /**
+     * The two big parts, freed between uses by {@link #releaseTextEncoder} and {@link #releaseDecoder} and rebuilt
+     * from the checkpoint when next needed (on {@code Weights.random}, a rebuilt part gets new random values).
+     */
     private final Releasable<T5Encoder> textEncoder;
     private final Releasable<MusicGenDecoder> decoder;
     private final EnCodec audioEncoder;
