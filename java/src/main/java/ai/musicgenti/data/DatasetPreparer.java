@@ -13,8 +13,11 @@ import org.bytedeco.javacpp.PointerScope;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -42,8 +45,9 @@ import java.util.stream.Stream;
  * interrupted run leaves the previous metadata valid and, at worst, unreferenced fragment files, which the next run
  * deletes.
  *
- * <p>Bad clips (unreadable, silent, too short, duplicates) are reported to the listener and skipped; only a root
- * that is not a folder of concept folders, or settings that contradict the existing dataset, stop the run.
+ * <p>Bad clips (unreadable, not regular files, links leading outside their concept folder, silent, too short,
+ * duplicates) are reported to the listener and skipped; only a root that is not a folder of concept folders, or
+ * settings that contradict the existing dataset, stop the run.
  */
 public final class DatasetPreparer {
     /** Below this peak a clip is taken for silence (or a failed recording), not music. */
@@ -171,6 +175,11 @@ public final class DatasetPreparer {
     public Report prepare(Path root, Path dataset) throws IOException {
         this.root = root;
         this.dataset = dataset;
+        // a run's report is its own, and a run that failed half-way leaves no fragments queued for the next
+        pending.clear();
+        finished.clear();
+        skipped.clear();
+        newFragments = 0;
         List<Path> conceptDirs = conceptFolders(root, dataset);
         DatasetInfo previousInfo = Files.exists(dataset.resolve(DatasetFiles.INFO))
                 ? DatasetFiles.read(dataset.resolve(DatasetFiles.INFO), DatasetInfo.class) : null;
@@ -423,12 +432,56 @@ public final class DatasetPreparer {
         }
     }
 
-    /** Audio files under a concept folder by extension, sorted; other files (covers, notes) are ignored silently. */
+    /**
+     * Audio files under a concept folder by extension, sorted. Every other entry that cannot be prepared is reported
+     * (a device or pipe would hang the decoder, a link outside the folder would bring in a clip of another concept,
+     * an unreadable folder would stop the walk); other regular files (covers, notes) are ignored silently.
+     */
     private List<Path> audioFiles(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).filter(p -> !hidden(p)).filter(AudioDecoder::isAudioFile)
-                    .filter(p -> !isInside(dataset, p)).sorted(Comparator.comparing(this::relative)).toList();
+        Path conceptDir = dir.toRealPath();
+        List<Path> files = new ArrayList<>();
+        Map<Path, String> problems = new HashMap<>();
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+                return isInside(dataset, d) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (hidden(file)) return FileVisitResult.CONTINUE;
+                String problem = problem(file, conceptDir);
+                if (problem != null) problems.put(file, problem);
+                else if (AudioDecoder.isAudioFile(file)) files.add(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) {
+                if (!hidden(file)) problems.put(file, "cannot be read (" + e.getMessage() + "); fix its permissions or remove it");
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        problems.keySet().stream().sorted(Comparator.comparing(this::relative)).forEach(p -> skip(relative(p), problems.get(p)));
+        files.sort(Comparator.comparing(this::relative));
+        return files;
+    }
+
+    /** Why an entry the walk did not descend into (links are not followed) cannot be prepared, or null when it can. */
+    private static String problem(Path file, Path conceptDir) {
+        if (Files.isSymbolicLink(file)) {
+            Path target;
+            try {
+                target = file.toRealPath();
+            } catch (IOException e) {
+                return "a link to nothing (" + e.getMessage() + "); remove it or point it at an audio file";
+            }
+            if (!target.startsWith(conceptDir)) return "a link leading outside the concept folder (to " + target + "); copy the file in instead";
+            if (Files.isDirectory(target)) return "a link to a folder, which is not followed; move the folder's clips in instead";
         }
+        if (!Files.isRegularFile(file)) return "not a regular file (a device, pipe or socket); replace it with an audio file";
+        if (!Files.isReadable(file)) return "cannot be read; fix its permissions or remove it";
+        return null;
     }
 
     private static boolean hidden(Path p) {

@@ -87,7 +87,8 @@ public final class ConceptEvaluator {
     private final Map<String, String> descriptions;
     private final Map<String, float[]> textEmbeddings = new LinkedHashMap<>();
     private IntFunction<Generator.StepListener> stepProgress = steps -> null;
-    private final Map<String, float[][]> referenceCache = new LinkedHashMap<>();
+    /** A concept's fragment embeddings by the fragments' ids: the same fragments are embedded once per evaluator. */
+    private final Map<List<String>, float[][]> referenceCache = new LinkedHashMap<>();
 
     /**
      * @param templates  validation templates with {@code %s}
@@ -159,12 +160,12 @@ public final class ConceptEvaluator {
             float[] text = textEmbeddings.get(concept);
             Map<String, SystemResult> systems = new LinkedHashMap<>();
             List<Path> generated = generate(concepts, concept, outDir.resolve(concept));
-            systems.put("musicgen-ti", score(concept, "musicgen-ti", embedAll(generated, concept), settings.seconds(), ref, refStats,
-                    train, valid, text));
+            systems.put("musicgen-ti", score(concept, "musicgen-ti", generated.size(), embedAll(generated, concept), settings.seconds(), ref,
+                    refStats, train, valid, text));
             for (var o : other.entrySet()) {
                 List<Path> clips = otherClips(o.getValue(), concept);
                 double seconds = clips.stream().mapToDouble(f -> AudioDecoder.probe(f).durationSeconds()).average().orElse(0);
-                systems.put(o.getKey(), score(concept, o.getKey(), embedAll(clips, concept), seconds, ref, refStats, train, valid, text));
+                systems.put(o.getKey(), score(concept, o.getKey(), clips.size(), embedAll(clips, concept), seconds, ref, refStats, train, valid, text));
             }
             results.add(new ConceptResult(concept, count(concept, dataset.train()), count(concept, dataset.valid()), all.length,
                     description, ClapEmbedder.score(text, all), systems));
@@ -172,7 +173,8 @@ public final class ConceptEvaluator {
         return results;
     }
 
-    private SystemResult score(String concept, String system, float[][] gen, double clipSeconds, Frechet.Reference ref, Frechet.Stats refStats,
+    /** @param gen the CLAP windows of the system's {@code clips} clips: a clip longer than a window gives several */
+    private SystemResult score(String concept, String system, int clips, float[][] gen, double clipSeconds, Frechet.Reference ref, Frechet.Stats refStats,
                                float[][] train, float[][] valid, float[] text) {
         List<String> warnings = new ArrayList<>();
         refStats.warning().ifPresent(w -> warnings.add("reference " + w));
@@ -223,7 +225,7 @@ public final class ConceptEvaluator {
             // as fad does: a warning only in eval.json and eval.md goes unread
             for (String w : warnings) log.printf(Locale.ROOT, "warning: %s / %s: %s%n", concept, system, w);
         }
-        return new SystemResult(gen.length, gen.length, fad, fadInf, fadBackground, kncc, knco, k, clap, warnings);
+        return new SystemResult(clips, gen.length, fad, fadInf, fadBackground, kncc, knco, k, clap, warnings);
     }
 
     /** Generates the concept's clips in batches, from the validation templates cycled, and writes them as WAV. */
@@ -260,11 +262,11 @@ public final class ConceptEvaluator {
     }
 
     private float[][] reference(String concept, List<Fragment> fragments) throws IOException {
-        String key = concept + (fragments == dataset.train() ? "/train" : "/valid");
+        List<Fragment> own = fragments.stream().filter(f -> f.concept().equals(concept)).toList();
+        List<String> key = own.stream().map(Fragment::id).toList();
         float[][] cached = referenceCache.get(key);
         if (cached != null) return cached;
-        List<Path> files = fragments.stream().filter(f -> f.concept().equals(concept)).map(dataset::audio).toList();
-        float[][] out = embedAll(files, concept + " fragments");
+        float[][] out = embedAll(own.stream().map(dataset::audio).toList(), concept + " fragments");
         referenceCache.put(key, out);
         return out;
     }

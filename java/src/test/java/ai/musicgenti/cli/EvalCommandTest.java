@@ -184,6 +184,33 @@ class EvalCommandTest {
     }
 
     @Test
+    void anotherSystemsLongClipsAreCountedAsClipsNotWindows(@TempDir Path dir) throws Exception {
+        Path model = Golden.firstOfKind("musicgen_generate").dir();
+        String clap = Golden.firstOfKind("clap_audio").dir().toString();
+        Path ds = TrainCommandTest.preparedDataset(dir, model);
+        Cli.Run train = Cli.run("train", "--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
+                "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--tokens", "2", "--concepts", "a", "--epochs", "1",
+                "--run", "r", "--device", "cpu");
+        assertEquals(0, train.code(), train.err());
+        // 25 s clips: each several 10 s CLAP windows
+        Path other = dir.resolve("baseline");
+        for (int i = 0; i < 2; i++) {
+            float[] x = new float[25 * 32000];
+            for (int n = 0; n < x.length; n++) x[n] = (float) (0.3 * Math.sin(2 * Math.PI * (300 + 200 * i) * n / 32000.0));
+            Wav.write(other.resolve("a").resolve("clip" + i + ".wav"), new float[][]{x}, 32000, Wav.Format.PCM16);
+        }
+        Path out = dir.resolve("eval");
+        Cli.Run run = Cli.run("eval", "--concepts", dir.resolve("models/my-ds/r.safetensors").toString(), "--dataset", ds.toString(),
+                "--model", model.toString(), "--per-concept", "2", "--duration", "0.3", "--clap", clap, "--cache", dir.resolve("cache").toString(),
+                "--other", other.toString(), "--out", out.toString(), "--device", "cpu");
+        assertEquals(0, run.code(), run.err());
+        JsonNode baseline = JSON.readTree(out.resolve("eval.json").toFile()).path("concepts").path("a").path("systems").path("baseline");
+        assertEquals(2, baseline.path("clips").asInt(), baseline.toString());
+        assertTrue(baseline.path("windows").asInt() > 2, baseline.toString());
+        assertTrue(Files.readString(out.resolve("eval.md")).contains("| a | baseline | 2 |"), Files.readString(out.resolve("eval.md")));
+    }
+
+    @Test
     void stopsEarlyWhenNoConceptImproves(@TempDir Path dir) throws Exception {
         Path model = Golden.firstOfKind("musicgen_generate").dir();
         String clap = Golden.firstOfKind("clap_audio").dir().toString();
@@ -202,7 +229,12 @@ class EvalCommandTest {
         assertEquals(1, evals.get(1).path("stale").asInt());
         try (ModelFolder folder = ModelFolder.open(model)) {
             assertEquals(2, LearnedConcepts.load(dir.resolve("models/my-ds/r.safetensors"), folder).info().epoch());
-            assertEquals(1, LearnedConcepts.load(dir.resolve("models/my-ds/r.best.safetensors"), folder).info().epoch(), "best of epoch 1");
+            LearnedConcepts.Info best = LearnedConcepts.load(dir.resolve("models/my-ds/r.best.safetensors"), folder).info();
+            assertEquals(1, best.epoch(), "best of epoch 1");
+            // one epoch convention in every output: the best rows name the epoch as metrics.jsonl's lines do
+            int bestEpoch = JSON.readTree(best.metricsJson()).path("best_epoch").path("a").asInt(-1);
+            assertEquals(evals.get(0).path("epoch").asInt(), bestEpoch, best.metricsJson());
+            assertEquals(lines(metrics, "epoch").get(0).path("epoch").asInt(), bestEpoch, best.metricsJson());
         }
         // resuming keeps the evaluation state: one more epoch without improvement stops again at once
         assertEquals(0, Cli.run("train", "--resume", "r", "--model", model.toString(), "--dataset", ds.toString(),

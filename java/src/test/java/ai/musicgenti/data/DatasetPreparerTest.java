@@ -10,6 +10,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -153,6 +155,46 @@ class DatasetPreparerTest {
         assertTrue(trainSources.stream().noneMatch(validSources::contains), "a clip on both sides");
         assertEquals(Set.of("alpha", "beta"), dataset.train().stream().map(Fragment::concept).collect(Collectors.toSet()));
         assertNoPartFiles(ds);
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void everyEntryOfAConceptThatIsNotPreparedIsReportedWithItsReasonAndNoneHangs() throws Exception {
+        Path root = fixture(tmp.resolve("clips")), alpha = root.resolve("alpha");
+        // read, /dev/zero never ends and a pipe never opens
+        Files.createSymbolicLink(alpha.resolve("zero.wav"), Path.of("/dev/zero"));
+        Path pipe = alpha.resolve("pipe.wav");
+        assertEquals(0, new ProcessBuilder("mkfifo", pipe.toString()).inheritIO().start().waitFor());
+        Files.createSymbolicLink(alpha.resolve("to-pipe.wav"), pipe);
+        Files.createSymbolicLink(alpha.resolve("borrowed.wav"), root.resolve("beta/b1.wav"));
+        Files.createSymbolicLink(alpha.resolve("gone.wav"), alpha.resolve("deleted.wav"));
+        Files.createSymbolicLink(alpha.resolve("again"), alpha.resolve("live"));
+
+        DatasetPreparer.Report report = prepare(root, tmp.resolve("ds"));
+
+        Map<String, String> skipped = report.skipped().stream().collect(Collectors.toMap(DatasetPreparer.Skip::file, DatasetPreparer.Skip::reason));
+        assertEquals(Set.of("alpha/broken.mp3", "alpha/quiet.wav", "alpha/short.wav", "empty/", "alpha/zero.wav", "alpha/pipe.wav",
+                "alpha/to-pipe.wav", "alpha/borrowed.wav", "alpha/gone.wav", "alpha/again"), skipped.keySet());
+        assertTrue(skipped.get("alpha/zero.wav").contains("outside the concept folder"), skipped.toString());
+        assertTrue(skipped.get("alpha/borrowed.wav").contains("outside the concept folder"), skipped.toString());
+        assertTrue(skipped.get("alpha/pipe.wav").startsWith("not a regular file"), skipped.toString());
+        assertTrue(skipped.get("alpha/to-pipe.wav").startsWith("not a regular file"), skipped.toString());
+        assertTrue(skipped.get("alpha/gone.wav").startsWith("a link to nothing"), skipped.toString());
+        assertTrue(skipped.get("alpha/again").startsWith("a link to a folder"), skipped.toString());
+        assertEquals(5, report.preparedSources());
+    }
+
+    @Test
+    void aSecondRunOnTheSameInstanceReportsOnlyItsOwnWork() throws IOException {
+        Path root = fixture(tmp.resolve("clips")), ds = tmp.resolve("ds");
+        DatasetPreparer preparer = preparer(DatasetPreparer.Last.DROP, new DatasetPreparer.Listener() {
+        });
+        DatasetPreparer.Report first = preparer.prepare(root, ds);
+        DatasetPreparer.Report second = preparer.prepare(root, ds);
+        assertEquals(first.skipped(), second.skipped());
+        assertEquals(0, second.preparedSources());
+        assertEquals(5, second.keptSources());
+        assertEquals(0, second.newFragments());
     }
 
     @Test
