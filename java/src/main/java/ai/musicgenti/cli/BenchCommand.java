@@ -7,6 +7,7 @@ import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.Dtype;
 import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
@@ -122,7 +123,7 @@ final class BenchCommand implements Callable<Integer> {
                     files.add(f);
                 }
                 long t0 = System.nanoTime();
-                try (ClapEmbedder embedder = clapDir != null ? ClapEmbedder.load(clapDir, compute, tmp.resolve("cache"))
+                try (ClapEmbedder embedder = clapDir != null ? ClapEmbedder.load(clapDir, ClapWindows.SINGLE, compute, tmp.resolve("cache"))
                         : randomClap(compute, tmp.resolve("cache"))) {
                     System.out.printf(Locale.ROOT, "clap       %s, %s, %d cores (%s in %.1f s)%n",
                             clap != null ? clap + " weights" : "random weights of the " + ClapEmbedder.DEFAULT_CLAP + " shape",
@@ -148,7 +149,7 @@ final class BenchCommand implements Callable<Integer> {
         static ClapEmbedder randomClap(Compute compute, Path cache) throws IOException {
             torch.manual_seed(0);
             return ClapEmbedder.create(ClapFeatures.Config.fromJson(resource(CLAP_PREPROCESSOR)),
-                    ClapAudioEncoder.Config.fromJson(resource(CLAP_SHAPE)), Weights.random(compute), cache);
+                    ClapAudioEncoder.Config.fromJson(resource(CLAP_SHAPE)), Weights.random(compute), ClapWindows.SINGLE, cache);
         }
     }
 

@@ -4,6 +4,7 @@ import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.ClapWindows;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -47,7 +48,7 @@ final class ClapScoreCommand implements Callable<Integer> {
         if (texts.stream().anyMatch(String::isBlank)) throw new BadInputException("--text: give a non-empty description");
         if (!Files.isDirectory(audio)) throw new BadInputException(audio + ": not a folder of audio files; check the path");
         CpuThreads.configure(0);
-        try (ClapEmbedder embedder = ClapEmbedder.open(clap, Compute.choose(device, "f32"), cache, new ProgressBar())) {
+        try (ClapEmbedder embedder = ClapEmbedder.open(clap, ClapWindows.SINGLE, Compute.choose(device, "f32"), cache, new ProgressBar())) {
             float[][] textRows = embedder.embedTexts(texts);
             Map<String, float[][]> files = FadCommand.embed(embedder, audio);
             for (int t = 0; t < texts.size(); t++) {

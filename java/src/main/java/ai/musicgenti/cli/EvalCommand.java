@@ -6,6 +6,7 @@ import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.data.ConceptDescriptions;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.Frechet;
 import ai.musicgenti.generate.Generator;
@@ -117,7 +118,7 @@ final class EvalCommand implements Callable<Integer> {
             Path outDir = out != null ? out : Path.of("runs", stem, "eval");
             Compute compute = modelOptions.compute();
             MusicGen model = MusicGen.load(folder, compute);
-            try (ClapEmbedder embedder = ClapEmbedder.open(clap, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar())) {
+            try (ClapEmbedder embedder = ClapEmbedder.open(clap, ClapWindows.SINGLE, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar())) {
                 Frechet.Stats bg = background == null ? null : ConceptEvaluator.background(background, embedder, clap, System.err);
                 ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, data, templates, settings, bg, described, System.err)
                         .onGenerationSteps(steps -> new StepProgress(System.err, steps));

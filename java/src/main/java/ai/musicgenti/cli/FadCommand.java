@@ -6,6 +6,7 @@ import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.eval.AudioEmbedder;
 import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.EncodecEmbedder;
 import ai.musicgenti.eval.Frechet;
 import picocli.CommandLine.Command;
@@ -35,6 +36,10 @@ final class FadCommand implements Callable<Integer> {
     @Option(names = "--embedding", defaultValue = "clap", description = "clap (LAION CLAP music, 10 s windows) or encodec (EnCodec latents per frame, no extra model) (default: ${DEFAULT-VALUE}).")
     String embedding;
 
+    @Option(names = "--windows", defaultValue = "fadtk", description = "CLAP windowing: fadtk (10 s windows every 1 s, as microsoft/fadtk,"
+            + " comparable with published FADs) or single (consecutive 10 s windows, a 5 s clip is one repeat-padded window) (default: ${DEFAULT-VALUE}).")
+    String windows;
+
     @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
     String clap;
 
@@ -50,7 +55,7 @@ final class FadCommand implements Callable<Integer> {
     @Option(names = "--per-song", description = "Also print each evaluated file's FAD against the reference, best first.")
     boolean perSong;
 
-    @Option(names = "--inf", description = "Also print FAD-inf (fadtk's extrapolation to infinitely many samples).")
+    @Option(names = "--inf", description = "Also print FAD-inf: fadtk's score_inf (25 subset sizes linspace(500, N) drawn with replacement, a line in 1/N, its intercept).")
     boolean inf;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of FAD-inf's subsets (default: ${DEFAULT-VALUE}).")
@@ -68,16 +73,22 @@ final class FadCommand implements Callable<Integer> {
             case "encodec" -> false;
             default -> throw new BadInputException("--embedding " + embedding + ": use clap or encodec");
         };
-        String model = useClap ? clap : codec;
+        ClapWindows clapWindows = ClapWindows.parse(windows);
         try (AudioEmbedder embedder = useClap
-                ? ClapEmbedder.open(clap, compute, cache, new ProgressBar())
+                ? ClapEmbedder.open(clap, clapWindows, compute, cache, new ProgressBar())
                 : EncodecEmbedder.open(codec, compute, cache, new ProgressBar())) {
+            String model = embedder instanceof ClapEmbedder c ? c.statsModel(clap) : codec;
             Frechet.Stats ref;
             if (Files.isRegularFile(reference) && AudioDecoder.isAudioFile(reference)) {
                 throw new BadInputException(reference + ": an audio file, not a folder of audio nor statistics saved with --save-stats; "
                         + "give the folder it is in");
             } else if (Files.isRegularFile(reference)) {
-                ref = Frechet.load(reference, model);
+                Frechet.Saved saved = Frechet.load(reference);
+                if (!saved.embeddingModel().equals(model)) {
+                    throw new BadInputException(reference + " holds statistics of '" + saved.embeddingModel() + "', not '" + model
+                            + "': give the --embedding, --clap/--codec and --windows they were saved with, or save them again with --save-stats");
+                }
+                ref = saved.stats();
             } else {
                 ref = Frechet.stats(List.copyOf(embed(embedder, reference).values()));
                 if (saveStats != null) Frechet.save(saveStats, ref, model);
@@ -88,11 +99,12 @@ final class FadCommand implements Callable<Integer> {
             eval.warning().ifPresent(w -> System.err.println("warning: evaluated " + w));
             Frechet.Reference r = new Frechet.Reference(ref);
             System.out.printf(Locale.ROOT, "fad %.6f  (%d reference and %d evaluated rows: %s of %s)%n",
-                    r.distanceTo(eval), ref.count(), eval.count(), embedder.describeRows(), model);
+                    r.distanceTo(eval), ref.count(), eval.count(), embedder.describeRows(), useClap ? clap : codec);
             if (inf) {
                 float[][] all = songs.values().stream().flatMap(Stream::of).toArray(float[][]::new);
-                Frechet.FadInf f = Frechet.fadInf(r, all, Frechet.DEFAULT_INF_STEPS, Math.min(Frechet.DEFAULT_INF_MIN_N, Math.max(2, all.length / 2)), seed);
-                System.out.printf(Locale.ROOT, "fad-inf %.6f  (slope %.4f, r2 %.4f)%n", f.score(), f.slope(), f.r2());
+                Frechet.FadInf f = Frechet.fadInf(r, all, seed);
+                System.out.printf(Locale.ROOT, "fad-inf %.6f  (slope %.4f, r2 %.4f; fadtk score_inf: %d sizes linspace(%d, %d) drawn with replacement, seed %d, fit in 1/N)%n",
+                        f.score(), f.slope(), f.r2(), Frechet.DEFAULT_INF_STEPS, Frechet.DEFAULT_INF_MIN_N, all.length, seed);
             }
             if (perSong) {
                 // a song's own statistics need two rows; skipping one keeps the others' scores

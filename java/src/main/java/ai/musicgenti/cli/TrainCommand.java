@@ -5,6 +5,7 @@ import ai.musicgenti.core.Compute;
 import ai.musicgenti.data.ConceptDescriptions;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.NearestNeighbours;
 import ai.musicgenti.generate.Generator;
@@ -244,7 +245,7 @@ final class TrainCommand implements Callable<Integer> {
         ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
                 Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
         Map<String, String> texts = ConceptDescriptions.choose(described, "--descriptions", prepared);
-        ClapEmbedder embedder = ClapEmbedder.open(clapId, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
+        ClapEmbedder embedder = ClapEmbedder.open(clapId, ClapWindows.SINGLE, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
         ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null,
                 texts, System.err)
                         .onGenerationSteps(steps -> new StepProgress(System.err, steps));

@@ -13,6 +13,8 @@ import ai.musicgenti.models.ClapAudioEncoder;
 import ai.musicgenti.models.ClapTextEncoder;
 import ai.musicgenti.text.PromptTokenizer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 
 import java.io.IOException;
@@ -23,25 +25,28 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * CLAP audio embeddings of audio files, the way the FAD tools take them: the file decoded to mono at CLAP's rate
- * (48 kHz) and cut into consecutive 10 s windows (the extractor's input length), one embedding per window; a file or
- * last piece shorter than a window is repeat-padded by the extractor, and a last piece under 1 s is dropped unless it
- * is all there is. Embeddings are cached per file content, so a reference set is embedded once.
+ * CLAP audio embeddings of audio files, the way the FAD tools take them: the file decoded to mono (channel mean) at
+ * CLAP's rate (48 kHz) and cut into windows of the extractor's input length (10 s) as {@link ClapWindows} says, one
+ * embedding per window. Embeddings are cached per file content and windowing, so a reference set is embedded once.
  */
 public final class ClapEmbedder extends AudioEmbedder {
-    private static final double MIN_WINDOW_SECONDS = 1.0;
+    // fadtk mode gives a 3-minute song 180 windows: embedding them in slices bounds the activations' memory
+    private static final int WINDOWS_PER_BATCH = 16;
 
     private final ModelFolder folder;
     private final ClapFeatures features;
     private final ClapAudioEncoder encoder;
     private final Weights weights;
+    private final ClapWindows windows;
     // loaded on first use: FAD needs only the audio tower
     private ClapTextEncoder textEncoder;
     private PromptTokenizer tokenizer;
 
     /** @param folder the checkpoint the weights come from, closed with the embedder; null for weights without one */
-    private ClapEmbedder(ModelFolder folder, ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights, Path cacheDir) {
+    private ClapEmbedder(ModelFolder folder, ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights,
+                         ClapWindows windows, Path cacheDir) {
         super(cacheDir);
+        this.windows = windows;
         this.folder = folder;
         this.features = new ClapFeatures(features, 0);
         this.encoder = new ClapAudioEncoder(encoder, weights);
@@ -57,27 +62,28 @@ public final class ClapEmbedder extends AudioEmbedder {
     }
 
     /** A CLAP checkpoint by hub id or folder (downloaded when needed); {@code cache} null = {@link #defaultCache()}. */
-    public static ClapEmbedder open(String clap, Compute compute, Path cache, ProgressListener progress) {
+    public static ClapEmbedder open(String clap, ClapWindows windows, Compute compute, Path cache, ProgressListener progress) {
         Path dir = HubClient.fromEnvironment().namedBy("--clap").resolveModel(clap, progress);
-        return load(dir, compute, cache != null ? cache : defaultCache());
+        return load(dir, windows, compute, cache != null ? cache : defaultCache());
     }
 
     /**
      * An embedder on weights that no checkpoint folder holds, e.g. {@link Weights#random} of a real shape for
      * benchmarks; embeddings cached in {@code cacheDir} itself.
      */
-    public static ClapEmbedder create(ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights, Path cacheDir) {
-        return new ClapEmbedder(null, features, encoder, weights, cacheDir);
+    public static ClapEmbedder create(ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights,
+                                      ClapWindows windows, Path cacheDir) {
+        return new ClapEmbedder(null, features, encoder, weights, windows, cacheDir);
     }
 
     /** A CLAP checkpoint folder (config.json, preprocessor_config.json, weights); embeddings cached under {@code cache}. */
-    public static ClapEmbedder load(Path dir, Compute compute, Path cache) {
+    public static ClapEmbedder load(Path dir, ClapWindows windows, Compute compute, Path cache) {
         ModelFolder folder = ModelFolder.open(dir);
         try {
             ClapFeatures.Config features = ClapFeatures.Config.fromJson(
                     ModelFolder.readJson(dir.resolve("preprocessor_config.json"), true));
             return new ClapEmbedder(folder, features, ClapAudioEncoder.Config.fromJson(folder.config()), folder.weights(compute),
-                    cache.resolve("clap-" + weightsKey(dir)));
+                    windows, cache.resolve("clap-" + windows.id() + "-" + weightsKey(dir)));
         } catch (IOException | RuntimeException e) {
             folder.close();
             if (e instanceof BadInputException b) throw b;
@@ -87,23 +93,37 @@ public final class ClapEmbedder extends AudioEmbedder {
 
     @Override
     public String describeRows() {
-        return "one CLAP embedding per 10 s window (" + features.config().samplingRate() + " Hz mono; shorter pieces repeat-padded)";
+        return windows.describe(features.config().samplingRate(), features.config().maxSamples());
+    }
+
+    /**
+     * The embedding model named in saved FAD statistics: the checkpoint and the windowing, since a reference cut one
+     * way is no reference for clips cut the other.
+     */
+    public String statsModel(String clapId) {
+        return clapId + " (" + windows.id() + " windows)";
+    }
+
+    /** How this embedder cuts files into windows. */
+    public ClapWindows windows() {
+        return windows;
     }
 
     @Override
     protected float[][] compute(Path audio) {
         AudioDecoder.Audio decoded = AudioDecoder.decode(audio, features.config().samplingRate(), true);
-        float[] wave = decoded.channels()[0];
-        int window = features.config().maxSamples();
-        int min = (int) (MIN_WINDOW_SECONDS * features.config().samplingRate());
-        List<float[]> windows = new ArrayList<>();
-        for (int start = 0; start < wave.length; start += window) {
-            int end = Math.min(wave.length, start + window);
-            if (end - start >= min || windows.isEmpty() && start == 0) windows.add(Arrays.copyOfRange(wave, start, end));
+        List<float[]> cut = windows.cut(decoded.channels()[0], features.config().samplingRate(), features.config().maxSamples());
+        if (cut.isEmpty()) throw new BadInputException(audio + ": no audio samples to embed; check the file");
+        List<float[]> out = new ArrayList<>(cut.size());
+        for (int from = 0; from < cut.size(); from += WINDOWS_PER_BATCH) {
+            try (PointerScope scope = new PointerScope()) {
+                Tensor embeds = encoder.forward(features.features(cut.subList(from, Math.min(cut.size(), from + WINDOWS_PER_BATCH)), null)
+                        .inputFeatures()).embeds();
+                // fadtk stores its embeddings as float16 and computes its statistics from those
+                out.addAll(Arrays.asList(rows(windows == ClapWindows.FADTK ? embeds.to(ScalarType.Half) : embeds)));
+            }
         }
-        try (PointerScope scope = new PointerScope()) {
-            return rows(encoder.forward(features.features(windows, null).inputFeatures()).embeds());
-        }
+        return out.toArray(float[][]::new);
     }
 
     /**

@@ -303,7 +303,7 @@ public final class ConceptEvaluator {
 
     /** Statistics of a background set: a statistics file saved by {@code fad --save-stats}, or a folder of audio. */
     public static Frechet.Stats background(Path source, ClapEmbedder embedder, String clapId, PrintStream log) throws IOException {
-        if (Files.isRegularFile(source)) return Frechet.load(source, clapId);
+        if (Files.isRegularFile(source)) return Frechet.load(source, embedder.statsModel(clapId));
         if (!Files.isDirectory(source)) throw new BadInputException("--background " + source + ": neither a folder of audio nor a statistics file");
         List<Path> files = AudioDecoder.audioFiles(source);
         if (files.isEmpty()) throw new BadInputException("--background " + source + ": no audio files in it");

@@ -5,6 +5,7 @@ import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.train.LearnedConcepts;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -100,7 +101,7 @@ class EvalCommandTest {
             assertEquals(4, Files.list(out.resolve(c)).filter(p -> p.toString().endsWith(".wav")).count());
         }
         // the CLAP score pairs each concept with its own description: recompute the reference one here
-        try (ClapEmbedder embedder = ClapEmbedder.load(clapText, Compute.cpu(), dir.resolve("cache2"))) {
+        try (ClapEmbedder embedder = ClapEmbedder.load(clapText, ClapWindows.SINGLE, Compute.cpu(), dir.resolve("cache2"))) {
             PreparedDataset data = PreparedDataset.open(ds);
             for (var e : java.util.Map.of("a", "a low calm hum", "b", "a bright high whistle").entrySet()) {
                 float[] text = embedder.embedTexts(List.of(e.getValue()))[0];

@@ -4,6 +4,7 @@ import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.TorchBins;
 import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.hub.FakeHub;
 import org.junit.jupiter.api.Test;
@@ -32,7 +33,7 @@ class FadCommandTest {
         Path noise = clips(dir.resolve("noise"), true, 2);
         String cache = dir.resolve("cache").toString();
 
-        double same = fad(Cli.run("fad", tones.toString(), copy.toString(), "--clap", clap, "--cache", cache, "--device", "cpu"));
+        double same = fad(Cli.run("fad", tones.toString(), copy.toString(), "--windows", "single", "--clap", clap, "--cache", cache, "--device", "cpu"));
         assertEquals(0.0, same, 1e-6, "a folder against an identical copy");
         long cached;
         try (var files = Files.walk(dir.resolve("cache"))) {
@@ -41,36 +42,67 @@ class FadCommandTest {
         assertEquals(8, cached, "one cache entry per distinct file content");
 
         Path stats = dir.resolve("tones-stats.safetensors");
-        Cli.Run r = Cli.run("fad", tones.toString(), noise.toString(), "--clap", clap, "--cache", cache,
+        Cli.Run r = Cli.run("fad", tones.toString(), noise.toString(), "--windows", "single", "--clap", clap, "--cache", cache,
                 "--save-stats", stats.toString(), "--per-song", "--device", "cpu");
         double different = fad(r);
         assertTrue(different > 1e-3, "tones against noise: " + different);
         assertTrue(r.out().contains("noise-0.wav"), r.out());
         assertTrue(r.err().contains("warning: reference only 8 embeddings"), "8 windows of 32-dim embeddings are too few for a full-rank covariance: " + r.err());
-        Cli.Run perSongOfShortClips = Cli.run("fad", noise.toString(), tones.toString(), "--clap", clap, "--cache", cache, "--per-song");
+        Cli.Run perSongOfShortClips = Cli.run("fad", noise.toString(), tones.toString(), "--windows", "single", "--clap", clap, "--cache", cache, "--per-song");
         assertEquals(0, perSongOfShortClips.code(), "a song of one window is skipped, not a failure: " + perSongOfShortClips.err());
         assertTrue(perSongOfShortClips.err().contains("warning: --per-song skips tone-0.wav: 1 row"), perSongOfShortClips.err());
         assertTrue(FAD.matcher(perSongOfShortClips.out()).find(), perSongOfShortClips.out());
 
-        double fromStats = fad(Cli.run("fad", stats.toString(), noise.toString(), "--clap", clap, "--cache", cache, "--device", "cpu"));
+        double fromStats = fad(Cli.run("fad", stats.toString(), noise.toString(), "--windows", "single", "--clap", clap, "--cache", cache, "--device", "cpu"));
         assertEquals(different, fromStats, 1e-9 * different, "saved reference statistics give the same FAD");
 
         // a broken file is skipped and listed, as prepare does, instead of ending the run
         Path withBroken = clips(dir.resolve("with-broken"), false, 1);
         Files.writeString(withBroken.resolve("broken.wav"), "not audio");
-        Cli.Run skipped = Cli.run("fad", tones.toString(), withBroken.toString(), "--clap", clap, "--cache", cache);
+        Cli.Run skipped = Cli.run("fad", tones.toString(), withBroken.toString(), "--windows", "single", "--clap", clap, "--cache", cache);
         assertEquals(0, skipped.code(), skipped.err());
         assertEquals(0.0, fad(skipped), 1e-6, "the readable files are the tones");
         assertTrue(skipped.err().contains("warning: skipped " + withBroken.resolve("broken.wav")), skipped.err());
 
         // a WAV where statistics are expected is named as what it is
-        Cli.Run wavAsStats = Cli.run("fad", tones.resolve("tone-0.wav").toString(), noise.toString(), "--clap", clap, "--cache", cache);
+        Cli.Run wavAsStats = Cli.run("fad", tones.resolve("tone-0.wav").toString(), noise.toString(), "--windows", "single", "--clap", clap, "--cache", cache);
         assertEquals(1, wavAsStats.code());
         assertTrue(wavAsStats.errLine().contains("tone-0.wav: an audio file") && !wavAsStats.err().contains("safetensors file"), wavAsStats.err());
 
-        Cli.Run missing = Cli.run("fad", dir.resolve("nowhere").toString(), noise.toString(), "--clap", clap, "--cache", cache);
+        Cli.Run missing = Cli.run("fad", dir.resolve("nowhere").toString(), noise.toString(), "--windows", "single", "--clap", clap, "--cache", cache);
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("nowhere"), missing.err());
+    }
+
+    /**
+     * The default, fadtk's windowing: a window every second (a 2 s tone gives 2, a 21 s noise 21), cached apart from
+     * single windows, and statistics saved one way refused the other way with the flag to change.
+     */
+    @Test
+    void fadtkWindowingIsTheDefaultAndKeptApart(@TempDir Path dir) throws Exception {
+        String clap = Golden.firstOfKind("clap_audio").dir().toString();
+        Path tones = clips(dir.resolve("tones"), false, 1), noise = clips(dir.resolve("noise"), true, 2);
+        String cache = dir.resolve("cache").toString();
+        Path stats = dir.resolve("stats.safetensors");
+        Cli.Run r = Cli.run("fad", tones.toString(), noise.toString(), "--clap", clap, "--cache", cache, "--save-stats", stats.toString(),
+                "--inf", "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("(16 reference and 168 evaluated rows: one CLAP embedding per 10 s window every 1 s, fadtk windowing"), r.out());
+        assertTrue(r.out().contains("fadtk score_inf: 25 sizes linspace(500, 168) drawn with replacement"), r.out());
+        assertTrue(fad(r) > 1e-3, r.out());
+
+        Cli.Run single = Cli.run("fad", tones.toString(), noise.toString(), "--windows", "single", "--clap", clap, "--cache", cache);
+        assertTrue(single.out().contains("(8 reference and 24 evaluated rows"), single.out());
+        try (var folders = Files.list(dir.resolve("cache"))) {
+            assertEquals(List.of("fadtk", "single"), folders.map(p -> p.getFileName().toString().split("-")[1]).sorted().toList(),
+                    "one cache folder per windowing");
+        }
+        Cli.Run refused = Cli.run("fad", stats.toString(), noise.toString(), "--windows", "single", "--clap", clap, "--cache", cache);
+        assertEquals(1, refused.code());
+        assertTrue(refused.errLine().contains("(fadtk windows)") && refused.errLine().contains("--windows"), refused.err());
+        Cli.Run badMode = Cli.run("fad", tones.toString(), noise.toString(), "--windows", "overlap", "--clap", clap);
+        assertEquals(1, badMode.code());
+        assertTrue(badMode.errLine().contains("--windows overlap: use fadtk"), badMode.err());
     }
 
     /** EnCodec latents need no extra model: one row per 20 ms frame, so even 8 short clips give a full-rank covariance. */
@@ -108,7 +140,7 @@ class FadCommandTest {
                 "--clap", clap.toString(), "--cache", dir.resolve("cache").toString(), "--device", "cpu");
         assertEquals(0, r.code(), r.err());
         // the same numbers from the library in this JVM: each text's mean cosine over every window, and per file
-        try (ClapEmbedder embedder = ClapEmbedder.load(clap, Compute.cpu(), dir.resolve("cache2"))) {
+        try (ClapEmbedder embedder = ClapEmbedder.load(clap, ClapWindows.SINGLE, Compute.cpu(), dir.resolve("cache2"))) {
             float[][] rows = embedder.embedTexts(texts);
             List<float[]> windows = new ArrayList<>();
             for (Path f : ai.musicgenti.audio.AudioDecoder.audioFiles(tones)) windows.addAll(List.of(embedder.embed(f)));

@@ -35,7 +35,7 @@ class ClapEmbedderTest {
         float[][][] runs = new float[2][][];
         for (int run = 0; run < 2; run++) {
             torch.manual_seed(0);
-            try (ClapEmbedder embedder = ClapEmbedder.create(features, encoder, Weights.random(Compute.cpu()), dir.resolve("cache" + run))) {
+            try (ClapEmbedder embedder = ClapEmbedder.create(features, encoder, Weights.random(Compute.cpu()), ClapWindows.SINGLE, dir.resolve("cache" + run))) {
                 runs[run] = embedder.embed(wav);
             }
         }

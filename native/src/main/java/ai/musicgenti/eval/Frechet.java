@@ -369,27 +369,42 @@ public final class Frechet {
     }
 
     /**
-     * fadtk's {@code score_inf}: for N in {@code (int) linspace(minN, rows, steps)} draw N rows of
-     * {@code eval} uniformly with replacement (seeded), compute FAD(reference, subset); fit FAD = slope/N +
-     * intercept by least squares; the intercept is FAD∞. The draws differ from numpy's, so values agree with
-     * fadtk in distribution, not digit for digit.
+     * fadtk's {@code score_inf}: for N in {@link #infSizes} draw N rows of {@code eval} uniformly with replacement
+     * (seeded), compute FAD(reference, subset), and {@link #fitInverseN fit} the points; the intercept is FAD∞.
+     * {@code minN} may exceed the number of rows, as in fadtk (draws with replacement allow it). The draws differ
+     * from numpy's, so values agree with fadtk in distribution, not digit for digit.
      */
     public static FadInf fadInf(Reference reference, float[][] eval, int steps, int minN, long seed) {
         int maxN = eval.length;
         if (steps < 2) throw new BadInputException("FAD-inf needs at least 2 steps, got " + steps);
-        if (minN < 2 || minN > maxN) {
-            throw new BadInputException("FAD-inf minimum subset size " + minN + " must be within 2.." + maxN
-                    + " (the number of evaluation embeddings)");
-        }
+        if (minN < 2) throw new BadInputException("FAD-inf minimum subset size " + minN + " must be at least 2");
+        if (maxN < 2) throw new BadInputException("FAD-inf needs at least 2 evaluation embeddings, got " + maxN);
         SplittableRandom random = new SplittableRandom(seed);
         List<Point> points = new ArrayList<>(steps);
-        double step = (double) (maxN - minN) / (steps - 1);
-        for (int s = 0; s < steps; s++) {
-            int n = s == steps - 1 ? maxN : (int) (minN + s * step);
+        for (int n : infSizes(steps, minN, maxN)) {
             float[][] subset = new float[n][];
             for (int i = 0; i < n; i++) subset[i] = eval[random.nextInt(maxN)];
             points.add(new Point(n, reference.distanceTo(stats(subset))));
         }
+        return fitInverseN(points);
+    }
+
+    /**
+     * fadtk's subset sizes {@code [int(n) for n in np.linspace(minN, maxN, steps)]}: numpy's linspace (start + i ×
+     * step, the last exactly maxN), truncated toward zero. Decreasing when minN > maxN, as in fadtk.
+     */
+    public static int[] infSizes(int steps, int minN, int maxN) {
+        int[] ns = new int[steps];
+        double step = (double) (maxN - minN) / (steps - 1);
+        for (int s = 0; s < steps; s++) ns[s] = s == steps - 1 ? maxN : (int) (minN + s * step);
+        return ns;
+    }
+
+    /**
+     * fadtk's fit: least squares FAD = slope / N + intercept ({@code np.polyfit(1/N, fad, 1)}), R² = 1 − SS_res / SS_tot.
+     */
+    public static FadInf fitInverseN(List<Point> points) {
+        int steps = points.size();
         double[] xs = new double[steps], ys = new double[steps];
         for (int i = 0; i < steps; i++) {
             xs[i] = 1.0 / points.get(i).n();
@@ -411,9 +426,9 @@ public final class Frechet {
         return new FadInf(intercept, slope, 1 - ssRes / ssTot, List.copyOf(points));
     }
 
-    /** {@link #fadInf(Reference, float[][], int, int, long)} with fadtk's defaults (25 steps, N from 500). */
+    /** {@link #fadInf(Reference, float[][], int, int, long)} with fadtk's defaults (25 steps, N from 500, even past the rows). */
     public static FadInf fadInf(Reference reference, float[][] eval, long seed) {
-        return fadInf(reference, eval, DEFAULT_INF_STEPS, Math.min(DEFAULT_INF_MIN_N, eval.length), seed);
+        return fadInf(reference, eval, DEFAULT_INF_STEPS, DEFAULT_INF_MIN_N, seed);
     }
 
     private static double mean(double[] v) {

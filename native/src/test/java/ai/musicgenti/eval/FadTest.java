@@ -1,10 +1,16 @@
 package ai.musicgenti.eval;
 
 import ai.musicgenti.core.BadInputException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -277,7 +283,56 @@ class FadTest {
         assertEquals(inf.score(), Frechet.fadInf(ref, eval, 25, 500, 42).score(), 0);
         assertTrue(inf.score() != Frechet.fadInf(ref, eval, 25, 500, 43).score());
         assertThrows(BadInputException.class, () -> Frechet.fadInf(ref, eval, 1, 500, 1));
-        assertThrows(BadInputException.class, () -> Frechet.fadInf(ref, eval, 5, 40000, 1));
+        assertThrows(BadInputException.class, () -> Frechet.fadInf(ref, eval, 5, 1, 1));
+    }
+
+    /**
+     * fadtk's FAD∞ steps against {@code scripts/reference/fadtk.py} (numpy; version in fad_inf.json's made_by): the
+     * subset sizes, each subset's FAD, and the fit. The script draws subsets with an LCG instead of np.random.choice
+     * so that the same rows can be drawn here; N below and above fadtk's 500.
+     */
+    @Test
+    void fadInfStepsMatchANumpyImplementationOfFadtk() throws Exception {
+        JsonNode ref;
+        ByteBuffer blob;
+        try (InputStream json = FadTest.class.getResourceAsStream("/reference/fadtk/fad_inf.json");
+             InputStream f32 = FadTest.class.getResourceAsStream("/reference/fadtk/fad_inf.f32")) {
+            ref = new ObjectMapper().readTree(json);
+            blob = ByteBuffer.wrap(f32.readAllBytes()).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        int dim = ref.path("dim").asInt();
+        Frechet.Reference reference = new Frechet.Reference(Frechet.stats(readRows(blob, ref.path("reference_rows").asInt(), dim)));
+        for (JsonNode c : ref.path("cases")) {
+            String name = c.path("name").asText();
+            int rows = c.path("rows").asInt();
+            float[][] eval = readRows(blob, rows, dim);
+            int[] sizes = Frechet.infSizes(ref.path("steps").asInt(), ref.path("min_n").asInt(), rows);
+            List<Frechet.Point> points = new ArrayList<>();
+            long k = 0;
+            for (int s = 0; s < sizes.length; s++) {
+                assertEquals(c.path("sizes").get(s).asInt(), sizes[s], name + ": size " + s);
+                float[][] subset = new float[sizes[s]][];
+                for (int j = 0; j < subset.length; j++, k++) {
+                    subset[j] = eval[(int) Long.remainderUnsigned(k * 6364136223846793005L + 1442695040888963407L, rows)];
+                }
+                double fad = reference.distanceTo(Frechet.stats(subset));
+                assertEquals(c.path("fads").get(s).asDouble(), fad, 1e-10 * fad, name + ": FAD of subset " + s);
+                points.add(new Frechet.Point(sizes[s], fad));
+            }
+            Frechet.FadInf inf = Frechet.fitInverseN(points);
+            assertEquals(c.path("intercept").asDouble(), inf.score(), 1e-9, name + ": FAD-inf");
+            assertEquals(c.path("slope").asDouble(), inf.slope(), 1e-7, name + ": slope");
+            assertEquals(c.path("r2").asDouble(), inf.r2(), 1e-9, name + ": r2");
+            // the seeded end-to-end call takes the same sizes, N past the rows included
+            Frechet.FadInf seeded = Frechet.fadInf(reference, eval, 3);
+            for (int s = 0; s < sizes.length; s++) assertEquals(sizes[s], seeded.points().get(s).n());
+        }
+    }
+
+    private static float[][] readRows(ByteBuffer blob, int rows, int dim) {
+        float[][] out = new float[rows][dim];
+        for (float[] row : out) for (int j = 0; j < dim; j++) row[j] = blob.getFloat();
+        return out;
     }
 
     @Test
