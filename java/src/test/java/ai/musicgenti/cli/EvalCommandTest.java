@@ -184,15 +184,22 @@ class EvalCommandTest {
         return dest;
     }
 
+    /** Trains run "r" of concept "a" (2 tokens, 16 frames) into dir/models and dir/runs, with more options. */
+    private static void trainRunR(Path dir, Path model, Path ds, String... more) {
+        List<String> args = new java.util.ArrayList<>(List.of("train", "--model", model.toString(), "--dataset", ds.toString(),
+                "--out", dir.resolve("models").toString(), "--runs", dir.resolve("runs").toString(), "--music-len", "16",
+                "--tokens", "2", "--concepts", "a", "--run", "r", "--device", "cpu"));
+        args.addAll(List.of(more));
+        Cli.Run train = Cli.run(args.toArray(String[]::new));
+        assertEquals(0, train.code(), train.err());
+    }
+
     @Test
     void anotherSystemsLongClipsAreCountedAsClipsNotWindows(@TempDir Path dir) throws Exception {
         Path model = Golden.firstOfKind("musicgen_generate").dir();
         String clap = Golden.firstOfKind("clap_audio").dir().toString();
         Path ds = TrainCommandTest.preparedDataset(dir, model);
-        Cli.Run train = Cli.run("train", "--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
-                "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--tokens", "2", "--concepts", "a", "--epochs", "1",
-                "--run", "r", "--device", "cpu");
-        assertEquals(0, train.code(), train.err());
+        trainRunR(dir, model, ds, "--epochs", "1");
         // 25 s clips: each several 10 s CLAP windows
         Path other = dir.resolve("baseline");
         for (int i = 0; i < 2; i++) {
@@ -217,11 +224,8 @@ class EvalCommandTest {
         String clap = Golden.firstOfKind("clap_audio").dir().toString();
         Path ds = TrainCommandTest.preparedDataset(dir, model);
         // a rate far below a float's resolution: the rows never change, so neither do the clips nor their FAD
-        Cli.Run train = Cli.run("train", "--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
-                "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--tokens", "2", "--concepts", "a", "--epochs", "5",
-                "--run", "r", "--lr", "1e-30", "--eval-every", "1", "--eval-clips", "2", "--eval-duration", "0.3", "--patience", "1",
-                "--clap", clap, "--cache", dir.resolve("cache").toString(), "--device", "cpu");
-        assertEquals(0, train.code(), train.err());
+        trainRunR(dir, model, ds, "--epochs", "5", "--lr", "1e-30", "--eval-every", "1", "--eval-clips", "2", "--eval-duration", "0.3",
+                "--patience", "1", "--clap", clap, "--cache", dir.resolve("cache").toString());
         Path metrics = dir.resolve("runs/r/metrics.jsonl");
         assertEquals(2, lines(metrics, "epoch").size(), "the first evaluation sets the best, the second does not improve it: stop");
         List<JsonNode> evals = lines(metrics, "eval");
