@@ -163,10 +163,16 @@ public final class Safetensors implements AutoCloseable {
         return e;
     }
 
-    /** A CPU tensor that owns a copy of the stored bytes, in the stored dtype. */
+    /**
+     * A CPU tensor that owns a copy of the stored bytes, in the stored dtype. The mapping it is copied from is not
+     * registered with {@link #mapped}'s regions: reading many small files (codes in a training loop) leaves none behind.
+     */
     public Tensor tensor(String name) {
-        try (Tensor view = mapped(name)) {
-            return view.clone();
+        Entry e = entry(name);
+        TensorOptions options = new TensorOptions(e.dtype().scalarType);
+        if (e.numel() == 0) return torch.empty(e.shape(), options, null);
+        try (BytePointer ptr = new BytePointer(map(e)); Tensor stored = torch.from_blob(ptr, e.shape(), options)) {
+            return stored.clone();
         }
     }
 
@@ -183,25 +189,25 @@ public final class Safetensors implements AutoCloseable {
      * shared with the page cache, so a model costs its weights' size once (not a copy beside a mapping) and parts
      * never used are never read. The mapping lives as long as the tensor's storage, views included, whether or not
      * this file is still open. The memory is read-only: writing into the tensor in place crashes the process, so
-     * this is for weights; {@link #tensor} gives a copy to modify. {@link #releaseUnusedMappings} unmaps what is no longer used. Data that is not aligned for its dtype is copied.
+     * this is for weights; {@link #tensor} gives a copy to modify. {@link #releaseUnusedMappings} unmaps what is no
+     * longer used. Data that is not aligned for its dtype is copied.
      */
     public Tensor mapped(String name) {
         Entry e = entry(name);
         TensorOptions options = new TensorOptions(e.dtype().scalarType);
         if (e.numel() == 0) return torch.empty(e.shape(), options, null);
-        MappedByteBuffer buf;
-        try {
-            buf = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin());
-        } catch (IOException ex) {
-            throw new BadInputException(path + ": cannot read tensor '" + name + "' (" + ex.getMessage() + ")", ex);
-        }
+        MappedByteBuffer buf = map(e);
         try (BytePointer ptr = new BytePointer(buf)) {
-            if (ptr.address() % e.dtype().bytes != 0) {
-                try (Tensor unaligned = torch.from_blob(ptr, e.shape(), options)) {
-                    return unaligned.clone();
-                }
-            }
+            if (ptr.address() % e.dtype().bytes != 0) return tensor(name);
             return MappedMemory.tensor(ptr, buf, e.shape(), options);
+        }
+    }
+
+    private MappedByteBuffer map(Entry e) {
+        try {
+            return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin());
+        } catch (IOException ex) {
+            throw new BadInputException(path + ": cannot read tensor '" + e.name() + "' (" + ex.getMessage() + ")", ex);
         }
     }
 
