@@ -42,45 +42,52 @@ import java.util.concurrent.Callable;
 
 /**
  * Throughput of the real model shapes with random weights (nothing to download): decode steps per second with
- * classifier-free guidance, and the time of one textual-inversion step (forward and backward through T5 and the
- * decoder into the learned embeddings).
+ * classifier-free guidance, the time of one textual-inversion step (forward and backward through T5 and the decoder
+ * into the learned embeddings) and EnCodec's encoding speed; {@code --json} writes the figures for scripts.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure decode steps/s (with guidance), textual-inversion training steps/s and EnCodec encoding speed, on a randomly initialised model of a real MusicGen shape (no download) or on --model.",
         subcommands = {BenchCommand.Generate.class, BenchCommand.Train.class, BenchCommand.Encode.class, BenchCommand.Eval.class})
 final class BenchCommand implements Callable<Integer> {
-    @Command(name = "generate", mixinStandardHelpOptions = true, description = "Decode steps/s with guidance and the real-time factor.")
-    static final class Generate implements Callable<Integer> {
+    /** A subcommand that runs some of the model parts of {@link #call}. */
+    abstract static class Part implements Callable<Integer> {
         @ParentCommand
         BenchCommand bench;
 
+        private final boolean decode, train, encode;
+
+        Part(boolean decode, boolean train, boolean encode) {
+            this.decode = decode;
+            this.train = train;
+            this.encode = encode;
+        }
+
         @Override
         public Integer call() throws IOException {
-            return bench.run(true, false, false);
+            return bench.run(decode, train, encode);
+        }
+    }
+
+    @Command(name = "generate", mixinStandardHelpOptions = true, description = "Decode steps/s with guidance and the real-time factor.")
+    static final class Generate extends Part {
+        Generate() {
+            super(true, false, false);
         }
     }
 
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = "Textual-inversion training steps (forward and backward through T5 and the decoder, Adam on the learned rows): steps/s and peak memory.")
-    static final class Train implements Callable<Integer> {
-        @ParentCommand
-        BenchCommand bench;
-
-        @Override
-        public Integer call() throws IOException {
-            return bench.run(false, true, false);
+    static final class Train extends Part {
+        Train() {
+            super(false, true, false);
         }
     }
 
     @Command(name = "encode", mixinStandardHelpOptions = true,
             description = "EnCodec encoding of a 10 s clip to codes, as prepare runs it: times real time.")
-    static final class Encode implements Callable<Integer> {
-        @ParentCommand
-        BenchCommand bench;
-
-        @Override
-        public Integer call() throws IOException {
-            return bench.run(false, false, true);
+    static final class Encode extends Part {
+        Encode() {
+            super(false, false, true);
         }
     }
 
