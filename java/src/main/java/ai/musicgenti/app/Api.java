@@ -1,0 +1,241 @@
+package ai.musicgenti.app;
+
+import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.train.Trainer;
+import com.sun.net.httpserver.HttpExchange;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** The JSON API the page and scripts use; every handler validates before anything runs. */
+final class Api {
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("MMdd-HHmmss", Locale.ROOT);
+
+    private final SafePaths paths;
+    private final RunManager manager;
+    private final PipelineJobs jobs;
+    private final EventBus bus;
+
+    Api(SafePaths paths, RunManager manager, PipelineJobs jobs, EventBus bus) {
+        this.paths = paths;
+        this.manager = manager;
+        this.jobs = jobs;
+        this.bus = bus;
+    }
+
+    private String device() {
+        return jobs.compute().toString();
+    }
+
+    Object status() {
+        Runtime rt = Runtime.getRuntime();
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("model", jobs.model());
+        s.put("device", device());
+        s.put("memory", Map.of("jvm_used", rt.totalMemory() - rt.freeMemory(), "jvm_max", rt.maxMemory(), "process_rss", rss()));
+        Map<String, String> roots = new LinkedHashMap<>();
+        paths.roots().forEach((k, v) -> roots.put(k, v.toString()));
+        s.put("roots", roots);
+        s.put("clients", bus.clients());
+        s.put("jobs", manager.list());
+        return s;
+    }
+
+    /** The process's resident memory (native tensors included), from /proc where there is one; null elsewhere. */
+    private static Long rss() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return null;
+    }
+
+    Object datasets() {
+        return Map.of("datasets", RunFolders.datasets(paths.root("data")), "clip_folders", RunFolders.clipFolders(paths.root("data")));
+    }
+
+    Object conceptsFiles() {
+        return RunFolders.conceptsFiles(paths.root("models"));
+    }
+
+    Object runs() {
+        List<Map<String, Object>> runs = RunFolders.runs(paths.root("runs"));
+        for (Map<String, Object> r : runs) r.put("job", manager.active("train", (String) r.get("name")));
+        return runs;
+    }
+
+    Object run(String name) {
+        Path dir = runDir(name);
+        Map<String, Object> r = RunFolders.run(paths.root("runs"), dir);
+        r.put("job", manager.active("train", name));
+        return r;
+    }
+
+    private Path runDir(String name) {
+        Path dir = paths.existing("runs", SafePaths.name(name, "run"), "run");
+        if (!Files.isDirectory(dir) || !RunFolders.isRun(dir)) throw HttpError.notFound("run '" + name + "': no such run");
+        return dir;
+    }
+
+    Object prepare(Fields f) {
+        Path clips = paths.existing("data", f.text("clips", SafePaths.MAX_LENGTH, true), "clips");
+        if (!Files.isDirectory(clips)) throw HttpError.badRequest("field clips: must be a folder of concept folders");
+        String name = SafePaths.name(f.text("dataset", 100, true), "field dataset");
+        Path dataset = paths.resolve("data", "prepared/" + name, "dataset");
+        double seconds = f.number("fragment_seconds", 0, true, 30, 5.0);
+        double val = f.number("val_fraction", 0, false, 0.9, 0.1);
+        long seed = f.longValue("seed", 0, Long.MAX_VALUE, 0L);
+        return manager.submit("prepare", name, device(), h -> jobs.prepare(clips, dataset, seconds, val, seed, h));
+    }
+
+    static final Set<String> TRAIN_FIELDS = Set.of("dataset", "concepts", "run", "tokens", "epochs", "batch_size", "examples_num",
+            "music_len", "lr", "seed", "shuffle_tokens", "init_word");
+
+    Object train(Fields f) throws IOException {
+        Path dataset = paths.existing("data", f.text("dataset", SafePaths.MAX_LENGTH, true), "dataset");
+        if (!Files.isRegularFile(dataset.resolve("dataset.json"))) throw HttpError.badRequest("field dataset: not a prepared dataset (no dataset.json)");
+        List<String> concepts = f.texts("concepts", 100, 1, 64);
+        for (String c : concepts) SafePaths.name(c, "field concepts");
+        String initWord = f.text("init_word", 50, false);
+        Trainer.Settings settings = new Trainer.Settings(concepts, f.integer("tokens", 1, 100, 10), f.integer("epochs", 1, 10_000, 10),
+                f.integer("batch_size", 1, 256, 4), f.integer("examples_num", 0, 1_000_000, 0), f.integer("music_len", 1, 3000, 250),
+                f.number("lr", 0, true, 100, 0.1), 0, 0.5, 10, 1.0, 0.01, 0.1, 1.5, f.flag("shuffle_tokens", false),
+                initWord == null || initWord.isBlank() ? null : initWord, f.longValue("seed", 0, Long.MAX_VALUE, 0L));
+        String name = f.has("run") ? SafePaths.name(f.text("run", 100, true), "field run") : freshName(String.join("-", concepts));
+        Path runDir = paths.resolve("runs", name, "run");
+        if (Files.exists(runDir) || manager.active("train", name) != null) {
+            throw HttpError.badRequest("field run '" + name + "': already exists; resume it, or choose another name");
+        }
+        Files.createDirectories(runDir);
+        Path models = paths.root("models");
+        return manager.submit("train", name, device(), h -> jobs.train(dataset, settings, models, runDir, null, h));
+    }
+
+    /** The concepts joined, then the time: "8bit-synthwave-1201-2350"; -2, -3 when taken. */
+    private String freshName(String concepts) {
+        String base = (concepts.length() > 60 ? concepts.substring(0, 60) : concepts) + "-" + LocalDateTime.now().format(STAMP);
+        String name = base;
+        for (int n = 2; Files.exists(paths.root("runs").resolve(name)); n++) name = base + "-" + n;
+        return name;
+    }
+
+    Object stop(String name) {
+        String job = manager.active("train", SafePaths.name(name, "run"));
+        if (job == null) throw HttpError.notFound("run '" + name + "': not running or queued");
+        return manager.cancel(job);
+    }
+
+    /** Continues a stopped run; {@code epochs} sets a new target, {@code extend} adds to its current one. */
+    Object resume(String name, Fields f) {
+        Path dir = runDir(name);
+        if (manager.active("train", name) != null) throw HttpError.badRequest("run '" + name + "': already running or queued");
+        if (!Files.exists(dir.resolve("checkpoint.safetensors"))) throw HttpError.badRequest("run '" + name + "': has no checkpoint to resume from");
+        Trainer.RunInfo info = Trainer.describe(dir);
+        if (f.has("epochs") && f.has("extend")) throw HttpError.badRequest("fields epochs and extend: give one");
+        int target = f.has("extend") ? info.epochsDone() + f.integer("extend", 1, 10_000, null)
+                : f.integer("epochs", 1, 10_000, info.settings().epochs());
+        if (target <= info.epochsDone()) {
+            throw HttpError.badRequest("field epochs: run " + name + " finished " + info.epochsDone() + "/" + target
+                    + " epochs; ask for more (extend)");
+        }
+        if (info.dataset() == null) throw HttpError.badRequest("run '" + name + "': does not record its dataset");
+        Path dataset = Path.of(info.dataset());
+        Path models = paths.root("models");
+        return manager.submit("train", name, device(), h -> jobs.train(dataset, null, models, dir, target, h));
+    }
+
+    static final Set<String> GENERATE_FIELDS = Set.of("concepts_files", "concepts", "template", "prompt", "count", "duration", "seed",
+            "guidance", "top_k", "top_p", "temperature", "audio_prompt");
+
+    Object generate(Fields f) throws IOException {
+        List<Path> files = new ArrayList<>();
+        for (String file : f.texts("concepts_files", SafePaths.MAX_LENGTH, 0, 16)) {
+            Path p = paths.existing("models", file, "concepts_files");
+            if (!p.getFileName().toString().endsWith(".safetensors")) throw HttpError.badRequest("field concepts_files: '" + file + "' is not a .safetensors file");
+            files.add(p);
+        }
+        List<String> concepts = f.texts("concepts", 100, 0, 64);
+        for (String c : concepts) SafePaths.name(c, "field concepts");
+        String template = f.text("template", 500, false);
+        String prompt = f.text("prompt", 1000, false);
+        List<String> prompts = new ArrayList<>();
+        if (template != null && !template.isBlank()) {
+            if (concepts.isEmpty()) throw HttpError.badRequest("field concepts: tick at least one concept to fill the template with");
+            try {
+                ConceptPrompts.requireSlot(template, "field template");
+            } catch (RuntimeException e) {
+                throw HttpError.badRequest("field template: must hold %s once, where the concept goes");
+            }
+            for (String c : concepts) prompts.add(ConceptPrompts.fill(template, c));
+        }
+        if (prompt != null && !prompt.isBlank()) prompts.add(prompt);
+        if (prompts.isEmpty()) throw HttpError.badRequest("field template: give a template with %s (and concepts) or a prompt");
+        if (files.isEmpty() && !concepts.isEmpty()) throw HttpError.badRequest("field concepts_files: choose the concepts file the concepts come from");
+        if (f.has("audio_prompt")) throw HttpError.badRequest("field audio_prompt: not supported yet by this server");
+        int count = f.integer("count", 1, 16, 1);
+        double duration = f.number("duration", 0, true, 120, 5.0);
+        PipelineJobs.Sampling sampling = new PipelineJobs.Sampling(f.has("guidance") ? f.number("guidance", 0, false, 30, null) : null,
+                f.has("top_k") ? f.integer("top_k", 0, 100_000, null) : null, f.has("top_p") ? f.number("top_p", 0, true, 1, null) : null,
+                f.has("temperature") ? f.number("temperature", 0, true, 10, null) : null,
+                f.longValue("seed", 0, Long.MAX_VALUE, new java.security.SecureRandom().nextLong() & Long.MAX_VALUE));
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS", Locale.ROOT));
+        Path out = paths.resolve("runs", "generated/" + stamp, "output");
+        Files.createDirectories(out);
+        String folder = RunFolders.relative(paths.root("runs"), out);
+        return manager.submit("generate", stamp, device(), h -> {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> r = new LinkedHashMap<>((Map<String, Object>) jobs.generate(files, prompts, count, duration, sampling, out, h));
+            List<Map<String, Object>> listed = new ArrayList<>();
+            for (Object o : (List<?>) r.get("files")) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> m = new LinkedHashMap<>((Map<String, Object>) o);
+                m.put("path", folder + "/" + m.get("file"));
+                listed.add(m);
+            }
+            r.put("files", listed);
+            h.publish("result", r);
+            return r;
+        });
+    }
+
+    Object cancel(String id) {
+        if (!id.matches("j[0-9]{1,18}")) throw HttpError.badRequest("job '" + SafePaths.shown(id) + "': job ids look like j12");
+        return manager.cancel(id);
+    }
+
+    Object job(String id) {
+        if (!id.matches("j[0-9]{1,18}")) throw HttpError.badRequest("job '" + SafePaths.shown(id) + "': job ids look like j12");
+        return manager.find(id);
+    }
+
+    /** A file under data, models or runs, by its relative path; only kinds a page shows. */
+    void file(HttpExchange ex, List<String> segments) throws IOException {
+        if (segments.size() < 2) throw HttpError.badRequest("path: give /api/files/<data|models|runs>/<path>");
+        String root = segments.get(0);
+        if (!List.of("data", "models", "runs").contains(root)) throw HttpError.badRequest("root '" + SafePaths.shown(root) + "': use data, models or runs");
+        String relative = String.join("/", segments.subList(1, segments.size()));
+        Path p = paths.existing(root, relative, "path");
+        if (!Files.isRegularFile(p)) throw HttpError.notFound("path '" + relative + "': not a file");
+        String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        String type = name.endsWith(".wav") ? "audio/wav" : name.endsWith(".json") || name.endsWith(".jsonl") ? "application/json"
+                : name.endsWith(".md") || name.endsWith(".txt") ? "text/plain; charset=utf-8" : name.endsWith(".html") ? "text/plain; charset=utf-8"
+                : name.endsWith(".safetensors") ? "application/octet-stream" : null;
+        if (type == null) throw HttpError.notFound("path '" + relative + "': not a kind of file the app serves");
+        if (name.endsWith(".safetensors")) {
+            ex.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"" + p.getFileName().toString().replace("\"", "") + "\"");
+        }
+        Http.send(ex, 200, type, Files.readAllBytes(p));
+    }
+}
