@@ -90,10 +90,10 @@ final class Api {
     }
 
     Object prepare(Fields f) {
-        Path clips = paths.existing("data", f.text("clips", SafePaths.MAX_LENGTH, true), "clips");
+        Path clips = paths.existing("data", f.text("clips", SafePaths.MAX_LENGTH, true), "field clips");
         if (!Files.isDirectory(clips)) throw HttpError.badRequest("field clips: must be a folder of concept folders");
         String name = SafePaths.name(f.text("dataset", 100, true), "field dataset");
-        Path dataset = paths.resolve("data", "prepared/" + name, "dataset");
+        Path dataset = paths.resolve("data", "prepared/" + name, "field dataset");
         double seconds = f.number("fragment_seconds", 0, true, 30, 5.0);
         double val = f.number("val_fraction", 0, false, 0.9, 0.1);
         long seed = f.longValue("seed", 0, Long.MAX_VALUE, 0L);
@@ -104,8 +104,7 @@ final class Api {
             "music_len", "lr", "seed", "shuffle_tokens", "init_word");
 
     Object train(Fields f) throws IOException {
-        Path dataset = paths.existing("data", f.text("dataset", SafePaths.MAX_LENGTH, true), "dataset");
-        if (!Files.isRegularFile(dataset.resolve("dataset.json"))) throw HttpError.badRequest("field dataset: not a prepared dataset (no dataset.json)");
+        String datasetName = f.text("dataset", SafePaths.MAX_LENGTH, true);
         List<String> concepts = f.texts("concepts", 100, 1, 64);
         for (String c : concepts) SafePaths.name(c, "field concepts");
         String initWord = f.text("init_word", 50, false);
@@ -114,7 +113,10 @@ final class Api {
                 f.number("lr", 0, true, 100, 0.1), 0, 0.5, 10, 1.0, 0.01, 0.1, 1.5, f.flag("shuffle_tokens", false),
                 initWord == null || initWord.isBlank() ? null : initWord, f.longValue("seed", 0, Long.MAX_VALUE, 0L));
         String name = f.has("run") ? SafePaths.name(f.text("run", 100, true), "field run") : freshName(String.join("-", concepts));
-        Path runDir = paths.resolve("runs", name, "run");
+        // the fields' form first, so that a bad number is named even when the dataset is wrong too
+        Path dataset = paths.existing("data", datasetName, "field dataset");
+        if (!Files.isRegularFile(dataset.resolve("dataset.json"))) throw HttpError.badRequest("field dataset: not a prepared dataset (no dataset.json)");
+        Path runDir = paths.resolve("runs", name, "field run");
         if (Files.exists(runDir) || manager.active("train", name) != null) {
             throw HttpError.badRequest("field run '" + name + "': already exists; resume it, or choose another name");
         }
@@ -162,7 +164,7 @@ final class Api {
     Object generate(Fields f) throws IOException {
         List<Path> files = new ArrayList<>();
         for (String file : f.texts("concepts_files", SafePaths.MAX_LENGTH, 0, 16)) {
-            Path p = paths.existing("models", file, "concepts_files");
+            Path p = paths.existing("models", file, "field concepts_files");
             if (!p.getFileName().toString().endsWith(".safetensors")) throw HttpError.badRequest("field concepts_files: '" + file + "' is not a .safetensors file");
             files.add(p);
         }

@@ -15,7 +15,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class TrainCommandTest {
+public class TrainCommandTest {
     /** The user's whole path: clips → prepare → train → resume → generate with the learned concepts. */
     @Test
     void preparesTrainsResumesAndGeneratesWithConcepts(@TempDir Path dir) throws Exception {
@@ -63,7 +63,7 @@ class TrainCommandTest {
     }
 
     /** {@code dir/clips/{a,b}/clip i.wav}: four 1 s sine clips per concept, a low, b high. */
-    static Path clips(Path dir) throws Exception {
+    public static Path clips(Path dir) throws Exception {
         Path clips = dir.resolve("clips");
         for (String concept : List.of("a", "b")) {
             for (int i = 0; i < 4; i++) {
