@@ -71,7 +71,7 @@ final class Api {
     }
 
     Object runs() {
-        List<Map<String, Object>> runs = RunFolders.runs(paths.root("runs"));
+        List<Map<String, Object>> runs = RunFolders.runs(paths.root("runs"), name -> manager.active("train", name) != null);
         for (Map<String, Object> r : runs) r.put("job", manager.active("train", (String) r.get("name")));
         return runs;
     }
@@ -85,7 +85,10 @@ final class Api {
 
     private Path runDir(String name) {
         Path dir = paths.existing("runs", SafePaths.name(name, "run"), "run");
-        if (!Files.isDirectory(dir) || !RunFolders.isRun(dir)) throw HttpError.notFound("run '" + name + "': no such run");
+        // a run just queued has its folder but nothing in it yet
+        if (!Files.isDirectory(dir) || !RunFolders.isRun(dir) && manager.active("train", name) == null) {
+            throw HttpError.notFound("run '" + name + "': no such run");
+        }
         return dir;
     }
 
@@ -117,7 +120,7 @@ final class Api {
         Path dataset = paths.existing("data", datasetName, "field dataset");
         if (!Files.isRegularFile(dataset.resolve("dataset.json"))) throw HttpError.badRequest("field dataset: not a prepared dataset (no dataset.json)");
         Path runDir = paths.resolve("runs", name, "field run");
-        if (Files.exists(runDir) || manager.active("train", name) != null) {
+        if (RunFolders.isRun(runDir) || manager.active("train", name) != null) {
             throw HttpError.badRequest("field run '" + name + "': already exists; resume it, or choose another name");
         }
         Files.createDirectories(runDir);

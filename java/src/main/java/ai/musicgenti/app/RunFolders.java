@@ -43,11 +43,11 @@ final class RunFolders {
             try {
                 JsonNode n = JSON.readTree(info.toFile());
                 d.put("model", n.path("model").asText());
-                d.put("fragment_seconds", n.path("fragmentSeconds").asDouble());
+                d.put("fragment_seconds", n.path("fragment_seconds").asDouble());
                 List<Map<String, Object>> concepts = new ArrayList<>();
                 for (JsonNode c : n.path("concepts")) {
                     concepts.add(Map.of("name", c.path("name").asText(), "clips", c.path("sources").asInt(),
-                            "train", c.path("trainFragments").asInt(), "valid", c.path("validFragments").asInt()));
+                            "train", c.path("train_fragments").asInt(), "valid", c.path("valid_fragments").asInt()));
                 }
                 d.put("concepts", concepts);
             } catch (IOException e) {
@@ -98,11 +98,11 @@ final class RunFolders {
     }
 
     /** Run folders (a metrics.jsonl, config.json or checkpoint inside), newest first, with their settings and progress. */
-    static List<Map<String, Object>> runs(Path runs) {
+    static List<Map<String, Object>> runs(Path runs, java.util.function.Predicate<String> active) {
         List<Map<String, Object>> out = new ArrayList<>();
         try (Stream<Path> dirs = Files.list(runs)) {
             for (Path dir : dirs.filter(Files::isDirectory).toList()) {
-                if (!isRun(dir)) continue;
+                if (!isRun(dir) && !active.test(dir.getFileName().toString())) continue;
                 Map<String, Object> d = new LinkedHashMap<>();
                 d.put("name", dir.getFileName().toString());
                 d.put("settings", settings(dir));

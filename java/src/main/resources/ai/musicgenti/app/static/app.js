@@ -125,7 +125,8 @@ function drawLive() {
 
 let liveDraw = 0;
 function liveEvent(type, d) {
-  if (!state.liveRun || d.run !== state.live) return;
+  if (d.run !== state.live) return;
+  if (!state.liveRun) { if (Date.now() - liveDraw > 1000) { liveDraw = Date.now(); selectLive(d.run); } return; }
   const run = state.liveRun;
   if (type === 'step') {
     run.steps.push({step: d.step, loss: d.loss, epoch: d.epoch});
