@@ -204,4 +204,37 @@ class AppApiTest {
         assertEquals(400, client.get("/static/..%2fAppServer.class").status());
         assertFalse(page.body().matches("(?s).*(src|href)=\"(https?:)?//.*"), "no CDN");
     }
+
+    /** Ending the server (Ctrl-C runs this) saves the running run mid-epoch; a new server resumes it. */
+    @Test
+    void closingTheServerSavesTheRunningRunForResume(@TempDir Path own) throws Exception {
+        Path data = own.resolve("data");
+        Files.createDirectories(data);
+        TrainCommandTest.clips(data);
+        AppServer.Settings settings = AppServer.Settings.builder().data(data).models(own.resolve("models")).runs(own.resolve("runs"))
+                .port(0).model(Golden.firstOfKind("musicgen_generate").dir().toString()).compute(Compute.cpu()).build();
+        long stoppedAt;
+        try (AppServer first = AppServer.start(settings)) {
+            AppClient c = new AppClient(first.port(), Map.of());
+            assertEquals("done", c.awaitJob(ok(c.post("/api/prepare", Map.of("clips", "clips", "dataset", "ds", "fragment_seconds", 0.4,
+                    "val_fraction", 0.25)), 202).path("id").asText(), 120).path("state").asText());
+            AppClient.Events events = c.events();
+            ok(c.post("/api/train", Map.of("dataset", "prepared/ds", "concepts", List.of("a"), "tokens", 2, "epochs", 1000, "music_len", 16,
+                    "batch_size", 1, "run", "k")), 202);
+            events.await(ev -> ev.type().equals("step") && ev.data().path("step_in_epoch").asInt() == 2, 120);
+        }
+        try (var st = ai.musicgenti.core.Safetensors.open(own.resolve("runs/k/checkpoint.safetensors"))) {
+            stoppedAt = Long.parseLong(st.metadata().get("step"));
+            assertTrue(Integer.parseInt(st.metadata().get("step_in_epoch")) > 0, "saved mid-epoch, not at the last epoch's end: " + st.metadata());
+        }
+        try (AppServer second = AppServer.start(settings)) {
+            AppClient c = new AppClient(second.port(), Map.of());
+            JsonNode run = ok(c.get("/api/runs/k"), 200);
+            assertEquals(stoppedAt, run.path("step_count").asLong(), "metrics.jsonl holds every step up to the save");
+            int done = run.path("epochs").size();
+            JsonNode resumed = c.awaitJob(ok(c.post("/api/runs/k/resume", Map.of("epochs", done + 1)), 202).path("id").asText(), 120);
+            assertEquals("done", resumed.path("state").asText(), resumed.toString());
+            assertEquals(done + 1, resumed.path("result").path("epochs_done").asInt());
+        }
+    }
 }
