@@ -40,7 +40,7 @@ public final class TextualInversion {
     }
 
     /** total = entropy·crossEntropy + ortho·orthogonality + cr·margin; each term a scalar F32 tensor. */
-    public record Terms(Tensor total, Tensor crossEntropy, Tensor orthogonality, Tensor margin) {
+    public record Terms(Tensor total, Tensor crossEntropy, Tensor orthogonality, Tensor margin, CodebookLoss.Result codebook) {
     }
 
     /**
@@ -50,11 +50,12 @@ public final class TextualInversion {
      */
     public static Terms loss(MusicGen model, Tensor learned, ConceptPrompts.Batch prompts, Tensor codes, Tensor padding,
                              List<ConceptPrompts.Concept> present, Alphas alphas) {
-        Tensor ce = crossEntropy(model, learned, prompts, codes, padding).loss();
+        CodebookLoss.Result codebook = crossEntropy(model, learned, prompts, codes, padding);
+        Tensor ce = codebook.loss();
         Tensor ortho = orthogonality(learned, present);
         Tensor margin = margin(learned, present, alphas.margin());
         Tensor total = ce.mul(scalar(alphas.entropy())).add(ortho.mul(scalar(alphas.ortho()))).add(margin.mul(scalar(alphas.cr())));
-        return new Terms(total, ce, ortho, margin);
+        return new Terms(total, ce, ortho, margin, codebook);
     }
 
     /** Teacher-forced codebook cross-entropy of codes [B,K,T] under prompts whose learned positions take {@code learned}. */
