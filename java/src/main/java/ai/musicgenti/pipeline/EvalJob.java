@@ -10,12 +10,12 @@ import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.Frechet;
 import ai.musicgenti.eval.NearestNeighbours;
-import ai.musicgenti.generate.Generator;
+import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
-import ai.musicgenti.train.LearnedConcepts;
+import ai.musicgenti.concepts.LearnedConcepts;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -137,7 +137,7 @@ public final class EvalJob {
                 ConceptEvaluator.requireConcept(data, c);
                 for (Path o : others.values()) ConceptEvaluator.otherClips(o, c);
             }
-            Generator.Settings generation = Generator.Settings.fromGenerationConfig(folder.generationConfig(), s.seed());
+            CodeSampler.Settings generation = CodeSampler.Settings.fromGenerationConfig(folder.generationConfig(), s.seed());
             double seconds = s.duration() != null ? s.duration() : data.info().fragmentSeconds();
             ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(s.perConcept(), seconds, generation, s.k(), s.batch(), s.fadInf());
             String stem = s.conceptFiles().get(0).getFileName().toString().replaceAll("\\.safetensors$", "");

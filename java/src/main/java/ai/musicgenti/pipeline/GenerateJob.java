@@ -1,17 +1,18 @@
 package ai.musicgenti.pipeline;
 
 import ai.musicgenti.audio.AudioDecoder;
+import ai.musicgenti.generation.MusicGeneration;
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Tensors;
-import ai.musicgenti.generate.Generator;
+import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
-import ai.musicgenti.train.LearnedConcepts;
+import ai.musicgenti.concepts.LearnedConcepts;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
@@ -192,20 +193,20 @@ public final class GenerateJob {
                 promptFrames = (clip.channels()[0].length + model.audioEncoder().hopLength() - 1) / model.audioEncoder().hopLength();
                 promptAudio = Tensors.floats(clip.channels()[0], 1, 1, clip.channels()[0].length).repeat(rows.size(), 1, 1);
             }
-            Generator.Settings settings = sampling(folder, frameRate, k, promptFrames);
-            model.checkLength(promptFrames, settings);
+            CodeSampler.Settings settings = sampling(folder, frameRate, k, promptFrames);
+            MusicGeneration.checkLength(model, promptFrames, settings);
             double seconds = (promptFrames + settings.maxNewTokens() + 1 - k) / frameRate;
             listener.on(new JobEvent.Stage(STAGE, String.format(Locale.ROOT, "model %s on %s; %d clip(s) of %.2f s; seed %d",
                     s.model().model(), compute, rows.size(), seconds, settings.seed())));
 
-            Generator.StepListener progress = steps(listener, cancellation, settings.maxNewTokens());
-            MusicGen.Music music;
+            CodeSampler.StepListener progress = steps(listener, cancellation, settings.maxNewTokens());
+            MusicGeneration.Music music;
             if (concepts != null) {
                 LearnedConcepts.Conditioning c = concepts.condition(model, tokenizer, rows);
-                music = model.generateMusicFromEmbeddings(c.inputsEmbeds(), c.attentionMask(), promptAudio, settings, progress);
+                music = MusicGeneration.fromEmbeddings(model, c.inputsEmbeds(), c.attentionMask(), promptAudio, settings, progress);
             } else {
                 PromptTokenizer.Batch tokens = tokenizer.encode(rows);
-                music = model.generateMusic(tokens.inputIds(), tokens.attentionMask(), promptAudio, settings, progress);
+                music = MusicGeneration.fromTokens(model, tokens.inputIds(), tokens.attentionMask(), promptAudio, settings, progress);
             }
             List<Clip> clips = new ArrayList<>();
             for (int i = 0; i < targets.size(); i++) {
@@ -229,7 +230,7 @@ public final class GenerateJob {
      * Progress per generation step, and the cancellation check: throwing from the step listener leaves the sampling
      * loop, whose per-step native memory is freed by its scope.
      */
-    public static Generator.StepListener steps(JobListener listener, Cancellation cancellation, int total) {
+    public static CodeSampler.StepListener steps(JobListener listener, Cancellation cancellation, int total) {
         return (step, cond, uncond, scores, tokens) -> {
             cancellation.check();
             listener.on(new JobEvent.Progress(STAGE, step + 1, total));
@@ -261,12 +262,12 @@ public final class GenerateJob {
     }
 
     /** The checkpoint's generation settings with the given ones on top; a duration counts the audio prompt's frames in. */
-    private Generator.Settings sampling(ModelFolder folder, double frameRate, int k, long promptFrames) {
+    private CodeSampler.Settings sampling(ModelFolder folder, double frameRate, int k, long promptFrames) {
         long chosenSeed = s.seed() != null ? s.seed() : new java.security.SecureRandom().nextLong() & Long.MAX_VALUE;
-        Generator.Settings d = Generator.Settings.fromGenerationConfig(folder.generationConfig(), chosenSeed);
+        CodeSampler.Settings d = CodeSampler.Settings.fromGenerationConfig(folder.generationConfig(), chosenSeed);
         int maxNew = d.maxNewTokens() + (int) promptFrames;
         if (s.duration() != null) {
-            int total = Generator.maxNewTokensFor(s.duration(), frameRate, k);
+            int total = CodeSampler.maxNewTokensFor(s.duration(), frameRate, k);
             if (total - (k - 1) <= promptFrames) {
                 throw new BadInputException("--duration " + s.duration() + " s is not longer than the audio prompt ("
                         + String.format(Locale.ROOT, "%.2f", promptFrames / frameRate) + " s); ask for a longer duration");
@@ -274,7 +275,7 @@ public final class GenerateJob {
             maxNew = total;
         }
         boolean sample = !s.greedy() && (d.sample() || s.topK() != null || s.topP() != null || s.temperature() != null);
-        return new Generator.Settings(maxNew - (int) promptFrames, s.cfg() != null ? s.cfg() : d.guidanceScale(), sample,
+        return new CodeSampler.Settings(maxNew - (int) promptFrames, s.cfg() != null ? s.cfg() : d.guidanceScale(), sample,
                 s.topK() != null ? s.topK() : d.topK(), s.topP() != null ? s.topP() : d.topP(),
                 s.temperature() != null ? s.temperature() : d.temperature(), chosenSeed);
     }

@@ -9,11 +9,11 @@ import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.NearestNeighbours;
-import ai.musicgenti.generate.Generator;
+import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.PromptTokenizer;
-import ai.musicgenti.train.LearnedConcepts;
+import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.train.PreparedTrainingData;
 import ai.musicgenti.train.Trainer;
 
@@ -204,7 +204,7 @@ public final class TrainJob {
         String clapId = HubClient.canonicalId(e.clap() != null ? e.clap() : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP));
         long seed = trainer.settings().seed();
         ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
-                Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
+                CodeSampler.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
         Map<String, String> texts = ConceptDescriptions.choose(described, "--descriptions", prepared);
         ClapEmbedder embedder = ClapEmbedder.open(clapId, ClapWindows.SINGLE, Compute.choose(modelChoice.device(), "f32"), e.cache(), listener.downloads());
         PrintStream log = LogStream.to(listener);

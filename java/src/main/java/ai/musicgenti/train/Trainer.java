@@ -1,12 +1,16 @@
 package ai.musicgenti.train;
 
+import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.data.FiniteJson;
+import ai.musicgenti.inversion.Adam;
+import ai.musicgenti.inversion.CodebookLoss;
+import ai.musicgenti.inversion.TextualInversion;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -388,7 +392,7 @@ public final class Trainer {
         AtomicFiles.deleteLeftoversOf(outputs.conceptsFile());
         AtomicFiles.deleteLeftoversOf(bestFile(outputs.conceptsFile()));
         while (epoch < settings.epochs()) {
-            List<List<TrainingData.Example>> plan = plan(epoch);
+            List<List<TrainingData.Example>> plan = EpochPlan.batches(settings, data, epoch);
             for (; stepInEpoch < plan.size(); stepInEpoch++) {
                 if (stopRequested) {
                     save(null);
@@ -473,34 +477,6 @@ public final class Trainer {
         if (rows != null) best = rows.to(learned.device(), org.bytedeco.pytorch.global.torch.ScalarType.Float);
     }
 
-    /**
-     * The epoch's batches: per concept {@code examplesNum} fragments (0 = all it has), drawn from shuffled passes
-     * over its fragments, interleaved round-robin across concepts so every batch mixes them.
-     */
-    private List<List<TrainingData.Example>> plan(int epochIndex) {
-        SplittableRandom random = new SplittableRandom(settings.seed() ^ (0x5DEECE66DL * (epochIndex + 1)));
-        List<List<TrainingData.Example>> perConcept = new ArrayList<>();
-        for (String c : settings.concepts()) {
-            List<TrainingData.Example> own = data.train().stream().filter(e -> e.concept().equals(c)).toList();
-            int n = settings.examplesNum() > 0 ? settings.examplesNum() : own.size();
-            List<TrainingData.Example> drawn = new ArrayList<>();
-            while (drawn.size() < n) {
-                List<TrainingData.Example> pass = new ArrayList<>(own);
-                for (int i = pass.size() - 1; i > 0; i--) java.util.Collections.swap(pass, i, random.nextInt(i + 1));
-                drawn.addAll(pass.subList(0, Math.min(pass.size(), n - drawn.size())));
-            }
-            perConcept.add(drawn);
-        }
-        List<TrainingData.Example> order = new ArrayList<>();
-        for (int i = 0; order.size() < perConcept.stream().mapToInt(List::size).sum(); i++) {
-            for (List<TrainingData.Example> own : perConcept) if (i < own.size()) order.add(own.get(i));
-        }
-        List<List<TrainingData.Example>> batches = new ArrayList<>();
-        for (int i = 0; i < order.size(); i += settings.batchSize()) {
-            batches.add(order.subList(i, Math.min(order.size(), i + settings.batchSize())));
-        }
-        return batches;
-    }
 
     private StepMetrics trainStep(List<TrainingData.Example> batch) {
         SplittableRandom random = new SplittableRandom(settings.seed() + 0x9E3779B97F4A7C15L * (step + 1));

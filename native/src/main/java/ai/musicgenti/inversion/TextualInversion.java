@@ -1,10 +1,11 @@
-package ai.musicgenti.train;
+package ai.musicgenti.inversion;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
+import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.text.PromptTokenizer;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -63,7 +64,7 @@ public final class TextualInversion {
                                                    Tensor padding) {
         Device device = model.decoder().compute().device();
         Tensor mask = prompts.attentionMask().to(device, ScalarType.Long);
-        Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(prompts.inputIds()), prompts.rows(), learned);
+        Tensor embeds = LearnedConcepts.splice(model.textEncoder().embed(prompts.inputIds()), prompts.rows(), learned);
         Tensor states = model.conditionFromEmbeddings(embeds, mask);
         Tensor target = codes.to(device, ScalarType.Long);
         long frames = target.size(2);

@@ -1,4 +1,4 @@
-package ai.musicgenti.train;
+package ai.musicgenti.inversion;
 
 import ai.musicgenti.core.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -76,18 +76,5 @@ public final class CodebookLoss {
         Tensor perCodebook = torch.stack(perK);
         Tensor validMask = torch.stack(masks, 1);
         return new Result(perCodebook.mean(), perCodebook, validMask, torch.stack(rowSums, 1), torch.stack(rowCounts, 1));
-    }
-
-    /**
-     * Puts learned rows into prompt embeddings: position (b, s) takes {@code learned[rows[b, s]]} where that index is
-     * at least 0 and keeps its token embedding where it is -1. Out of place, so gradients reach {@code learned} (and
-     * only it: the token embeddings come from the frozen table). embeds [B,S,D], rows [B,S] long, learned [N,D].
-     */
-    public static Tensor splice(Tensor embeds, Tensor rows, Tensor learned) {
-        long batch = embeds.size(0), seq = embeds.size(1), width = embeds.size(2);
-        Tensor at = rows.to(embeds.device(), ScalarType.Long);
-        Tensor picked = learned.to(embeds.device(), embeds.scalar_type())
-                .index_select(0, at.clamp_min(Tensors.scalar(0)).to(ScalarType.Long).flatten()).view(batch, seq, width);
-        return torch.where(at.ge(Tensors.scalar(0)).unsqueeze(-1), picked, embeds);
     }
 }
