@@ -1,10 +1,11 @@
 package ai.musicgenti;
 
 import ai.musicgenti.audio.Wav;
+import ai.musicgenti.generation.MusicGeneration;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.ModelFolder;
-import ai.musicgenti.generate.Generator;
+import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.hub.HubConfig;
@@ -30,8 +31,8 @@ class LibraryUseTest {
         try (ModelFolder folder = ModelFolder.open(dir); PromptTokenizer tokenizer = PromptTokenizer.load(dir)) {
             MusicGen model = MusicGen.load(folder, compute);
             PromptTokenizer.Batch prompts = tokenizer.encode(List.of("lo-fi hip hop with warm piano"));
-            Generator.Settings settings = Generator.Settings.sampling(Generator.maxNewTokensFor(0.5, 50, 4), 3.0, 250, 1.0, 1.0, 42);
-            MusicGen.Music music = model.generateMusic(prompts.inputIds(), prompts.attentionMask(), null, settings, null);
+            CodeSampler.Settings settings = CodeSampler.Settings.sampling(CodeSampler.maxNewTokensFor(0.5, 50, 4), 3.0, 250, 1.0, 1.0, 42);
+            MusicGeneration.Music music = MusicGeneration.fromTokens(model, prompts.inputIds(), prompts.attentionMask(), null, settings, null);
             Path wav = tmp.resolve("lofi.wav");
             Wav.write(wav, music.audio(), 0, model.audioEncoder().samplingRate(), Wav.Options.DEFAULT);
             assertEquals(25 * 640, Wav.read(wav).frames());

@@ -36,7 +36,7 @@ final class InfoCommand implements Callable<Integer> {
             describeConcepts(conceptsFile);
             return 0;
         }
-        Path dir = modelOptions.folder();
+        Path dir = modelOptions.choice().folder(new ProgressBar());
         try (ModelFolder folder = ModelFolder.open(dir)) {
             MusicGen.Config c = MusicGen.Config.fromJson(folder.config());
             var d = c.decoder();

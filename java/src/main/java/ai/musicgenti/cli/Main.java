@@ -72,13 +72,7 @@ public final class Main {
 
     /** "musicgen-ti VERSION (commit HASH)", from the build information the jar was packed with. */
     static String version() {
-        Properties p = new Properties();
-        try (InputStream in = Main.class.getResourceAsStream("/musicgen-ti-build.properties")) {
-            if (in != null) p.load(new InputStreamReader(in, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            // a damaged jar: say so below rather than fail the command
-        }
-        return "musicgen-ti " + p.getProperty("version", "(version unknown)") + " (commit " + p.getProperty("commit", "unknown") + ")";
+        return ai.musicgenti.pipeline.BuildInfo.version();
     }
 
     /** stderr that knows whether its last line is open, as a progress line redrawn with '\r' leaves it. */

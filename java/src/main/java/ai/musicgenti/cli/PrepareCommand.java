@@ -1,11 +1,10 @@
 package ai.musicgenti.cli;
 
-import ai.musicgenti.core.BadInputException;
-import ai.musicgenti.core.Compute;
-import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.data.DatasetInfo;
 import ai.musicgenti.data.DatasetPreparer;
-import ai.musicgenti.models.EnCodec;
+import ai.musicgenti.pipeline.Cancellation;
+import ai.musicgenti.pipeline.JobEvent;
+import ai.musicgenti.pipeline.PrepareJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -14,7 +13,6 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -34,69 +32,48 @@ final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--dataset", required = true, description = "The dataset folder to create or update, e.g. data/input/my-ds.")
     Path dataset;
 
-    @Option(names = "--fragment-seconds", defaultValue = "5", description = "Length of each fragment (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--fragment-seconds", defaultValue = "" + PrepareJob.FRAGMENT_SECONDS, description = "Length of each fragment (default: ${DEFAULT-VALUE}).")
     double fragmentSeconds;
 
     @Option(names = "--last", defaultValue = "drop", description = "A clip's last piece shorter than a fragment: drop or pad (with silence) (default: ${DEFAULT-VALUE}).")
     String last;
 
-    @Option(names = "--val-fraction", defaultValue = "0.1", description = "Share of each concept's clips held out for validation, split by clip (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--val-fraction", defaultValue = "" + PrepareJob.VAL_FRACTION, description = "Share of each concept's clips held out for validation, split by clip (default: ${DEFAULT-VALUE}).")
     double valFraction;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Chooses the held-out clips (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "" + PrepareJob.SEED, description = "Chooses the held-out clips (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--encode-batch", defaultValue = "8", description = "Fragments per EnCodec call (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--encode-batch", defaultValue = "" + PrepareJob.ENCODE_BATCH, description = "Fragments per EnCodec call (default: ${DEFAULT-VALUE}).")
     int encodeBatch;
 
     @Override
     public Integer call() throws IOException {
-        DatasetPreparer.Last lastPiece = switch (last.toLowerCase(Locale.ROOT)) {
-            case "drop" -> DatasetPreparer.Last.DROP;
-            case "pad" -> DatasetPreparer.Last.PAD;
-            default -> throw new BadInputException("--last " + last + ": use drop or pad");
-        };
-        // before a model download, so a typo in <root> costs nothing
-        DatasetPreparer.conceptFolders(root, dataset);
-        if (modelOptions.dtype.equalsIgnoreCase("auto")) modelOptions.dtype = "f32";
-        Path folderPath = modelOptions.folder();
-        Compute compute = modelOptions.compute();
-        try (ModelFolder folder = ModelFolder.open(folderPath)) {
-            List<String> codecWeights = folder.store().names().stream().filter(n -> n.startsWith("audio_encoder.")).sorted().toList();
-            var settings = new DatasetPreparer.Settings(modelOptions.id(), folder.store().sha256(codecWeights), fragmentSeconds, lastPiece,
-                    valFraction, seed, encodeBatch, Main.version());
-            EnCodec codec = new EnCodec(EnCodec.Config.fromJson(folder.config().path("audio_encoder")),
-                    folder.weights(compute).pp("audio_encoder"));
-            int codebooks = folder.config().path("decoder").path("num_codebooks").asInt(codec.numCodebooks());
-            System.err.printf(Locale.ROOT, "EnCodec of %s on %s; %s s fragments (%d frames, %d codebooks)%n", modelOptions.model, compute,
-                    fragmentSeconds, (int) Math.ceil(fragmentSeconds * codec.frameRate()), codebooks);
-            PrepareProgress progress = new PrepareProgress(System.err);
-            DatasetPreparer.Report report = new DatasetPreparer(codec, codebooks, settings, progress).prepare(root, dataset);
-            progress.finish();
-            summary(System.out, report);
-            if (report.fragments() == 0) {
-                throw new BadInputException(root + ": no clip could be prepared (see the list above); " + dataset + " holds no fragments");
+        PrepareJob.Settings settings = PrepareJob.Settings.of(root, dataset).withModel(modelOptions.choice())
+                .withFragmentSeconds(fragmentSeconds).withLast(PrepareJob.last(last, "--last")).withValFraction(valFraction)
+                .withSeed(seed).withEncodeBatch(encodeBatch);
+        PrepareProgress progress = new PrepareProgress(System.err);
+        PrepareJob.Result result = new PrepareJob(settings).run(new CliListener() {
+            @Override
+            public void on(JobEvent event) {
+                if (event instanceof JobEvent.PrepareProgress p) progress.on(p);
+                else super.on(event);
             }
-        }
+        }, Cancellation.none());
+        progress.finish();
+        summary(System.out, result);
+        result.requireFragments(root);
         return 0;
     }
 
-    private void summary(PrintStream out, DatasetPreparer.Report report) {
+    private void summary(PrintStream out, PrepareJob.Result result) {
+        DatasetPreparer.Report report = result.report();
         out.printf(Locale.ROOT, "%s: %d fragments from %d new clip(s) prepared now, %d unchanged clip(s) kept%n",
                 dataset, report.newFragments(), report.preparedSources(), report.keptSources());
         for (DatasetInfo.Concept c : report.concepts()) {
             out.printf(Locale.ROOT, "  %-24s %3d clips, %4d train / %3d valid fragments%n", c.name(), c.sources(), c.trainFragments(), c.validFragments());
         }
-        for (DatasetInfo.Concept c : report.concepts()) {
-            if (valFraction > 0 && c.sources() == 1 && c.validFragments() == 0) {
-                System.err.printf(Locale.ROOT, "warning: %s has one clip of one fragment, so nothing is held out: training gets no validation loss and eval no kNCC/kNCO; add clips%n", c.name());
-            } else if (valFraction > 0 && c.sources() == 1) {
-                System.err.printf(Locale.ROOT, "warning: %s has one clip, so its last %d fragment(s) in time are held out for validation (close to the training audio); add clips%n",
-                        c.name(), c.validFragments());
-            } else if (valFraction > 0 && c.sources() == 2) {
-                System.err.printf(Locale.ROOT, "warning: %s has two clips, so one of them (half its audio) is held out for validation; add clips%n", c.name());
-            }
-        }
+        for (String w : result.warnings()) System.err.println("warning: " + w);
         if (!report.skipped().isEmpty()) {
             out.println("skipped " + report.skipped().size() + ":");
             for (DatasetPreparer.Skip s : report.skipped()) out.println("  " + s.file() + ": " + s.reason());

@@ -1,13 +1,12 @@
 package ai.musicgenti.cli;
 
-import ai.musicgenti.data.DatasetPreparer;
-import ai.musicgenti.data.Fragment;
+import ai.musicgenti.pipeline.JobEvent;
 
 import java.io.PrintStream;
 import java.util.Locale;
 
 /** One progress line per concept on stderr (clips done of all, fragments written), redrawn at most ten times a second. */
-final class PrepareProgress implements DatasetPreparer.Listener {
+final class PrepareProgress {
     private static final long REDRAW_NANOS = 100_000_000L;
     private static final int WIDTH = 30;
 
@@ -22,26 +21,20 @@ final class PrepareProgress implements DatasetPreparer.Listener {
         this.out = out;
     }
 
-    @Override
-    public void conceptStarted(String name, int audioFiles) {
-        finish();
-        concept = name;
-        total = audioFiles;
-        done = 0;
-        fragments = 0;
-        draw(true);
-    }
-
-    @Override
-    public void fileDone(String name, String source) {
-        done++;
-        draw(done == total);
-    }
-
-    @Override
-    public void fragmentWritten(Fragment fragment) {
-        fragments++;
-        draw(false);
+    void on(JobEvent.PrepareProgress p) {
+        if (!p.concept().equals(concept)) {
+            finish();
+            concept = p.concept();
+            total = p.clips();
+            done = p.clipsDone();
+            fragments = p.newFragments();
+            draw(true);
+            return;
+        }
+        boolean clipDone = p.clipsDone() != done;
+        done = p.clipsDone();
+        fragments = p.newFragments();
+        draw(clipDone && done == total);
     }
 
     /** Ends the current concept's line. */

@@ -1,20 +1,9 @@
 package ai.musicgenti.cli;
 
 import ai.musicgenti.core.BadInputException;
-import ai.musicgenti.core.Compute;
-import ai.musicgenti.data.ConceptDescriptions;
-import ai.musicgenti.data.PreparedDataset;
-import ai.musicgenti.eval.ClapEmbedder;
-import ai.musicgenti.eval.ClapWindows;
-import ai.musicgenti.eval.ConceptEvaluator;
-import ai.musicgenti.eval.NearestNeighbours;
-import ai.musicgenti.generate.Generator;
-import ai.musicgenti.hub.HubClient;
-import ai.musicgenti.core.ModelFolder;
-import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.PromptTokenizer;
-import ai.musicgenti.train.PreparedTrainingData;
-import ai.musicgenti.train.LearnedConcepts;
+import ai.musicgenti.pipeline.Cancellation;
+import ai.musicgenti.pipeline.JobEvent;
+import ai.musicgenti.pipeline.TrainJob;
 import ai.musicgenti.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,14 +11,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -48,43 +32,43 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--concepts", arity = "1..*", description = "Concepts to learn (default: all of the dataset's).")
     List<String> concepts = new ArrayList<>();
 
-    @Option(names = "--tokens", defaultValue = "10", description = "Pseudo-tokens per concept (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--tokens", defaultValue = "" + Trainer.Settings.TOKENS, description = "Pseudo-tokens per concept (default: ${DEFAULT-VALUE}).")
     int tokens;
 
     @Option(names = "--epochs", description = "Epochs (default: 10; with --resume: the run's own).")
     Integer epochs;
 
-    @Option(names = "--batch-size", defaultValue = "4", description = "Fragments per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "" + Trainer.Settings.BATCH_SIZE, description = "Fragments per step (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--examples-num", defaultValue = "0", description = "Fragments per concept per epoch; 0 = all it has (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--examples-num", defaultValue = "" + Trainer.Settings.EXAMPLES_NUM, description = "Fragments per concept per epoch; 0 = all it has (default: ${DEFAULT-VALUE}).")
     int examplesNum;
 
-    @Option(names = "--music-len", defaultValue = "250", description = "Window in frames (250 = 5 s at 50 Hz) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--music-len", defaultValue = "" + Trainer.Settings.MUSIC_LEN, description = "Window in frames (250 = 5 s at 50 Hz) (default: ${DEFAULT-VALUE}).")
     int musicLen;
 
-    @Option(names = "--lr", defaultValue = "0.1", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "" + Trainer.Settings.LR, description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--lr-step-epochs", defaultValue = "0", description = "Multiply the rate by --lr-gamma every N epochs; 0 = constant (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr-step-epochs", defaultValue = "" + Trainer.Settings.LR_STEP_EPOCHS, description = "Multiply the rate by --lr-gamma every N epochs; 0 = constant (default: ${DEFAULT-VALUE}).")
     int lrStepEpochs;
 
-    @Option(names = "--lr-gamma", defaultValue = "0.5", description = "See --lr-step-epochs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr-gamma", defaultValue = "" + Trainer.Settings.LR_GAMMA, description = "See --lr-step-epochs (default: ${DEFAULT-VALUE}).")
     double lrGamma;
 
-    @Option(names = "--grad-amplify", defaultValue = "10", description = "Gradient factor before the Adam step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--grad-amplify", defaultValue = "" + Trainer.Settings.GRAD_AMPLIFY, description = "Gradient factor before the Adam step (default: ${DEFAULT-VALUE}).")
     double gradAmplify;
 
-    @Option(names = "--entropy-alpha", defaultValue = "1.0", description = "Weight of the codebook cross-entropy (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--entropy-alpha", defaultValue = "" + Trainer.Settings.ENTROPY_ALPHA, description = "Weight of the codebook cross-entropy (default: ${DEFAULT-VALUE}).")
     double entropyAlpha;
 
-    @Option(names = "--ortho-alpha", defaultValue = "0.01", description = "Weight of the orthogonality of a concept's tokens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ortho-alpha", defaultValue = "" + Trainer.Settings.ORTHO_ALPHA, description = "Weight of the orthogonality of a concept's tokens (default: ${DEFAULT-VALUE}).")
     double orthoAlpha;
 
-    @Option(names = "--cr-alpha", defaultValue = "0.1", description = "Weight of the margin between concepts (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--cr-alpha", defaultValue = "" + Trainer.Settings.CR_ALPHA, description = "Weight of the margin between concepts (default: ${DEFAULT-VALUE}).")
     double crAlpha;
 
-    @Option(names = "--cr-margin", defaultValue = "1.5", description = "Distance (0..2) between concepts' directions below which they are pushed apart (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--cr-margin", defaultValue = "" + Trainer.Settings.CR_MARGIN, description = "Distance (0..2) between concepts' directions below which they are pushed apart (default: ${DEFAULT-VALUE}).")
     double crMargin;
 
     @Option(names = "--shuffle-tokens", description = "Place a concept's tokens in a random order in each training prompt.")
@@ -93,7 +77,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--init-word", description = "Start the tokens at this word's embedding (default: the mean token embedding).")
     String initWord;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the initialisation and of all sampling (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "" + Trainer.Settings.SEED, description = "Seed of the initialisation and of all sampling (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--run", description = "Run name (default: the concepts joined by '-').")
@@ -102,10 +86,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue the run of this name from its checkpoint.")
     String resume;
 
-    @Option(names = "--out", defaultValue = "models", description = "Concepts files go to <out>/<dataset>/<run>.safetensors (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", defaultValue = TrainJob.OUT, description = "Concepts files go to <out>/<dataset>/<run>.safetensors (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--runs", defaultValue = "runs", description = "Checkpoints and metrics go to <runs>/<run>/ (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", defaultValue = TrainJob.RUNS, description = "Checkpoints and metrics go to <runs>/<run>/ (default: ${DEFAULT-VALUE}).")
     Path runs;
 
     @Option(names = "--train-prompts", description = "Training prompt templates, one per line with %%s (default: configs/prompts/train.txt, bundled in the launcher).")
@@ -149,47 +133,25 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (resume != null) {
-            fillFromRun();
-        } else if (dataset == null) {
-            throw new BadInputException("--dataset: missing; give the folder prepare wrote (e.g. --dataset data/input/my-ds)");
-        }
-        Trainer.Templates templates = new Trainer.Templates(templates(trainPrompts, "--train-prompts", "train.txt"),
-                templates(validPrompts, "--valid-prompts", "valid.txt"));
-        Path folderPath = modelOptions.folder();
-        try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(folderPath)) {
-            MusicGen model = MusicGen.load(folder, modelOptions.compute());
-            PreparedTrainingData data = PreparedTrainingData.open(dataset, model);
-            List<String> chosen = concepts.isEmpty() ? data.concepts() : concepts;
-            String name = resume != null ? resume : run != null ? run : String.join("-", chosen);
-            Trainer.Outputs outputs = new Trainer.Outputs(out.resolve(data.name()).resolve(name + ".safetensors"), runs.resolve(name));
-            Trainer.Base base = new Trainer.Base(model, tokenizer, modelOptions.id(), LearnedConcepts.baseModelHash(folder));
-            Trainer trainer = resume != null
-                    ? Trainer.resume(base, data, templates, outputs, epochs)
-                    : Trainer.start(base, data, templates, new Trainer.Settings(chosen, tokens, epochs != null ? epochs : 10, batchSize,
-                    examplesNum, musicLen, lr, lrStepEpochs, lrGamma, gradAmplify, entropyAlpha, orthoAlpha, crAlpha, crMargin,
-                    shuffleTokens, initWord, seed), outputs);
-            System.err.printf(Locale.ROOT, "run %s: %s on %s, concepts %s x %d tokens, %d train / %d valid fragments%n", name,
-                    modelOptions.model, modelOptions.compute(), trainer.settings().concepts(), trainer.settings().tokens(),
-                    data.train().size(), data.valid().size());
-            try (ClapEmbedder embedder = evaluation(trainer, folder, tokenizer, model, data.name(), templates.valid(), outputs)) {
-                runStoppable(trainer);
-            }
-            System.out.println(outputs.conceptsFile());
-            if (Files.exists(Trainer.bestFile(outputs.conceptsFile()))) System.out.println(Trainer.bestFile(outputs.conceptsFile()));
-        }
+        if (resume != null) requireRunSettings();
+        Trainer.Settings training = Trainer.Settings.builder().concepts(concepts).tokens(tokens).epochs(epochs != null ? epochs : Trainer.Settings.EPOCHS)
+                .batchSize(batchSize).examplesNum(examplesNum).musicLen(musicLen).lr(lr).lrStepEpochs(lrStepEpochs).lrGamma(lrGamma)
+                .gradAmplify(gradAmplify).entropyAlpha(entropyAlpha).orthoAlpha(orthoAlpha).crAlpha(crAlpha).crMargin(crMargin)
+                .shuffleTokens(shuffleTokens).initWord(initWord).seed(seed).build();
+        boolean runsModel = resume != null && !spec.commandLine().getParseResult().hasMatchedOption("--model");
+        TrainJob.Settings settings = TrainJob.Settings.builder()
+                .model(runsModel ? modelOptions.choice().withModel(null) : modelOptions.choice()).dataset(dataset).training(training)
+                .run(run).resume(resume).epochs(epochs).out(out).runs(runs).trainPrompts(trainPrompts).validPrompts(validPrompts)
+                .evaluation(new TrainJob.Evaluation(evalEvery, evalClips, evalDuration, descriptions, patience, clap, cache)).build();
+        TrainJob.Result result = runStoppable(new TrainJob(settings));
+        System.out.println(result.conceptsFile());
+        if (result.bestFile() != null) System.out.println(result.bestFile());
         return 0;
     }
 
-    /**
-     * --resume continues with what the run stored: its base model and dataset unless given, its settings always
-     * (given ones are refused rather than dropped), and refuses to do nothing silently when its epochs are done.
-     */
-    private void fillFromRun() {
-        Trainer.RunInfo saved = Trainer.describe(runs.resolve(resume));
-        if (run != null && !run.equals(resume)) {
-            throw new BadInputException("--run " + run + " with --resume " + resume + ": give one run name");
-        }
+    /** --resume continues with the run's settings: one given that differs is refused rather than dropped. */
+    private void requireRunSettings() {
+        Trainer.RunInfo saved = TrainJob.describe(runs, resume);
         List<String> differing = new ArrayList<>();
         for (String flag : RUN_SETTINGS) {
             if (!spec.commandLine().getParseResult().hasMatchedOption(flag)) continue;
@@ -199,16 +161,6 @@ final class TrainCommand implements Callable<Integer> {
         if (!differing.isEmpty()) {
             throw new BadInputException("--resume " + resume + ": " + String.join(", ", differing) + " would change the run's settings, which it "
                     + "keeps; drop " + (differing.size() == 1 ? "it" : "them") + ", or start a new run with --run NAME");
-        }
-        int target = epochs != null ? epochs : saved.settings().epochs();
-        if (saved.epochsDone() >= target) {
-            throw new BadInputException("run " + resume + " finished " + saved.epochsDone() + "/" + target + " epochs; pass --epochs "
-                    + (saved.epochsDone() + 1) + " or more to continue");
-        }
-        if (!spec.commandLine().getParseResult().hasMatchedOption("--model") && saved.baseModel() != null) modelOptions.model = saved.baseModel();
-        if (dataset == null) {
-            if (saved.dataset() == null) throw new BadInputException("--resume " + resume + ": the run does not record its dataset; pass --dataset DIR");
-            dataset = Path.of(saved.dataset());
         }
     }
 
@@ -227,67 +179,12 @@ final class TrainCommand implements Callable<Integer> {
         throw new IllegalStateException(flag + " names no setting of a run");
     }
 
-    /** Turns on evaluation during training when --eval-every (or the resumed run's) asks for it; the embedder to close, or null. */
-    private ClapEmbedder evaluation(Trainer trainer, ModelFolder folder, PromptTokenizer tokenizer, MusicGen model, String datasetName,
-                                    List<String> validTemplates, Trainer.Outputs outputs) {
-        Map<String, String> stored = trainer.storedEvalConfig();
-        int every = evalEvery != null ? evalEvery : Integer.parseInt(stored.getOrDefault("every", "0"));
-        if (every < 0) throw new BadInputException("--eval-every " + every + ": must be 0 (off) or more");
-        if (every == 0) return null;
-        int clips = evalClips != null ? evalClips : Integer.parseInt(stored.getOrDefault("clips", "4"));
-        PreparedDataset prepared = PreparedDataset.open(dataset);
-        double seconds = evalDuration != null ? evalDuration
-                : stored.containsKey("duration") ? Double.parseDouble(stored.get("duration")) : prepared.info().fragmentSeconds();
-        String described = descriptions != null ? descriptions : stored.get("descriptions");
-        int stop = patience != null ? patience : Integer.parseInt(stored.getOrDefault("patience", "0"));
-        String clapId = HubClient.canonicalId(clap != null ? clap : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP));
-        long seed = trainer.settings().seed();
-        ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
-                Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
-        Map<String, String> texts = ConceptDescriptions.choose(described, "--descriptions", prepared);
-        ClapEmbedder embedder = ClapEmbedder.open(clapId, ClapWindows.SINGLE, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
-        ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null,
-                texts, System.err)
-                        .onGenerationSteps(steps -> new StepProgress(System.err, steps));
-        Map<String, String> config = new LinkedHashMap<>();
-        config.put("every", Integer.toString(every));
-        config.put("clips", Integer.toString(clips));
-        config.put("duration", Double.toString(seconds));
-        config.put("patience", Integer.toString(stop));
-        config.put("clap", clapId);
-        if (described != null) config.put("descriptions", described.equals(ConceptDescriptions.NONE) ? described : Path.of(described).toAbsolutePath().toString());
-        trainer.evaluateWith(new Trainer.EvalSettings(every, stop, config, (concepts, epochsDone) -> {
-            Path dir = outputs.runDir().resolve("eval").resolve(String.format(Locale.ROOT, "epoch-%03d", epochsDone));
-            System.err.printf(Locale.ROOT, "%nevaluating after epoch %d: %d clip(s) of %.1f s per concept, CLAP %s%n", epochsDone, clips, seconds, clapId);
-            List<ConceptEvaluator.ConceptResult> results = evaluator.evaluate(concepts, dir, Map.of());
-            Map<String, Object> header = new LinkedHashMap<>();
-            header.put("dataset", datasetName);
-            header.put("epoch", epochsDone);
-            header.put("clap", clapId);
-            header.put("per_concept", clips);
-            header.put("duration", seconds);
-            header.put("seed", seed);
-            ConceptEvaluator.write(dir, results, header);
-            Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
-            for (ConceptEvaluator.ConceptResult r : results) {
-                ConceptEvaluator.SystemResult s = r.systems().get("musicgen-ti");
-                Map<String, Double> m = new LinkedHashMap<>();
-                m.put("fad", s.fad());
-                m.put("kncc", s.kncc());
-                m.put("knco", s.knco());
-                if (Double.isFinite(s.clapScore())) m.put("clap_score", s.clapScore());
-                metrics.put(r.concept(), m);
-            }
-            return metrics;
-        }));
-        return embedder;
-    }
-
-    /** Ctrl-C asks the trainer to stop after its current step and waits until it has saved. */
-    private static void runStoppable(Trainer trainer) throws IOException {
+    /** Ctrl-C cancels the job, which stops after its current step, and waits until it has saved. */
+    private static TrainJob.Result runStoppable(TrainJob job) throws java.io.IOException {
+        Cancellation cancellation = new Cancellation();
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
-            trainer.requestStop();
+            cancellation.cancel();
             try {
                 finished.await();
             } catch (InterruptedException e) {
@@ -295,57 +192,45 @@ final class TrainCommand implements Callable<Integer> {
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
+        TrainJob.Result result;
         try {
-            trainer.run(new TrainProgress(System.err));
+            result = job.run(new TrainProgress(), cancellation);
         } finally {
             finished.countDown();
         }
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException shuttingDown) {
-            // the hook is running: it returns now that the trainer has saved
+            // the hook is running: it returns now that the job has saved
         }
-    }
-
-    /** A templates file ({@code option} names it in errors), or the copy of {@code configs/prompts/<bundled>} packed into the launcher. */
-    static List<String> templates(Path file, String option, String bundled) throws IOException {
-        if (file != null) return LineFiles.read(file, option);
-        try (var in = TrainCommand.class.getResourceAsStream("/prompts/" + bundled)) {
-            return LineFiles.lines(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-        }
+        return result;
     }
 
     /** One progress line on stderr: epoch, step, loss and steps/s, redrawn at most ten times a second. */
-    private static final class TrainProgress implements Trainer.Listener {
-        private final java.io.PrintStream err;
-        private final long start = System.nanoTime();
-        private long steps;
+    private static final class TrainProgress extends CliListener {
         private long lastDraw;
 
-        TrainProgress(java.io.PrintStream err) {
-            this.err = err;
-        }
-
         @Override
-        public void onStep(Trainer.StepMetrics m, int stepInEpoch, int stepsInEpoch) {
-            steps++;
-            long now = System.nanoTime();
-            if (stepInEpoch < stepsInEpoch && now - lastDraw < 100_000_000L) return;
-            lastDraw = now;
-            err.printf(Locale.ROOT, "\repoch %d step %d/%d (total %d) loss %.4f ce %.4f lr %.3g %.2f steps/s ", m.epoch(), stepInEpoch,
-                    stepsInEpoch, m.step(), m.loss(), m.crossEntropy(), m.lr(), steps / ((now - start) / 1e9));
-            err.flush();
-        }
-
-        @Override
-        public void onEpoch(Trainer.EpochMetrics m) {
-            err.printf(Locale.ROOT, "%nepoch %d done: train ce %.4f, valid ce %.4f%n", m.epoch(), m.trainCrossEntropy(), m.validCrossEntropy());
-        }
-
-        @Override
-        public void onEval(int epochsDone, java.util.Map<String, java.util.Map<String, Double>> metrics, List<String> improved, int stale) {
-            err.printf(Locale.ROOT, "evaluation after epoch %d: improved %s; %d evaluation(s) without improvement%n", epochsDone,
-                    improved.isEmpty() ? "none" : improved, stale);
+        public void on(JobEvent event) {
+            if (event instanceof JobEvent.TrainStep t) {
+                Trainer.StepMetrics m = t.metrics();
+                long now = System.nanoTime();
+                if (t.stepInEpoch() < t.stepsInEpoch() && now - lastDraw < 100_000_000L) return;
+                lastDraw = now;
+                System.err.printf(Locale.ROOT, "\repoch %d step %d/%d (total %d) loss %.4f ce %.4f lr %.3g %.2f steps/s ", m.epoch(), t.stepInEpoch(),
+                        t.stepsInEpoch(), m.step(), m.loss(), m.crossEntropy(), m.lr(), t.stepsPerSecond());
+                System.err.flush();
+            } else if (event instanceof JobEvent.EpochEnd e) {
+                Trainer.EpochMetrics m = e.metrics();
+                System.err.printf(Locale.ROOT, "%nepoch %d done: train ce %.4f, valid ce %.4f%n", m.epoch(), m.trainCrossEntropy(), m.validCrossEntropy());
+            } else if (event instanceof JobEvent.EvalDone d) {
+                System.err.printf(Locale.ROOT, "evaluation after epoch %d: improved %s; %d evaluation(s) without improvement%n", d.epochsDone(),
+                        d.improved().isEmpty() ? "none" : d.improved(), d.stale());
+            } else if (event instanceof JobEvent.Stage st && st.name().equals("evaluate")) {
+                System.err.printf(Locale.ROOT, "%n%s%n", st.detail());
+            } else {
+                super.on(event);
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ import ai.musicgenti.core.Caches;
 import ai.musicgenti.core.CodesFile;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.models.EnCodec;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.io.IOException;

@@ -1,17 +1,18 @@
 package ai.musicgenti.eval;
 
 import ai.musicgenti.audio.AudioDecoder;
+import ai.musicgenti.generation.MusicGeneration;
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.data.FiniteJson;
 import ai.musicgenti.data.Fragment;
 import ai.musicgenti.data.PreparedDataset;
-import ai.musicgenti.generate.Generator;
+import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
-import ai.musicgenti.train.LearnedConcepts;
+import ai.musicgenti.concepts.LearnedConcepts;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.bytedeco.javacpp.PointerScope;
@@ -54,7 +55,7 @@ public final class ConceptEvaluator {
     private static final ObjectMapper JSON = FiniteJson.mapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** What to generate: clips per concept, their length in seconds, the sampling settings (seed included), K. */
-    public record Settings(int clipsPerConcept, double seconds, Generator.Settings generation, int k, int batch, boolean fadInf) {
+    public record Settings(int clipsPerConcept, double seconds, CodeSampler.Settings generation, int k, int batch, boolean fadInf) {
         public Settings {
             if (clipsPerConcept < 2) throw new BadInputException("clips per concept: " + clipsPerConcept + ", need at least 2 for a covariance");
             if (!(seconds > 0)) throw new BadInputException("duration " + seconds + ": must be a positive number of seconds");
@@ -86,7 +87,7 @@ public final class ConceptEvaluator {
     private final Frechet.Reference background;
     private final Map<String, String> descriptions;
     private final Map<String, float[]> textEmbeddings = new LinkedHashMap<>();
-    private IntFunction<Generator.StepListener> stepProgress = steps -> null;
+    private IntFunction<CodeSampler.StepListener> stepProgress = steps -> null;
     /** A concept's fragment embeddings by the fragments' ids: the same fragments are embedded once per evaluator. */
     private final Map<List<String>, float[][]> referenceCache = new LinkedHashMap<>();
 
@@ -121,7 +122,7 @@ public final class ConceptEvaluator {
     }
 
     /** Reports each generation batch's decode steps (a progress bar): called with the batch's step count. */
-    public ConceptEvaluator onGenerationSteps(IntFunction<Generator.StepListener> progress) {
+    public ConceptEvaluator onGenerationSteps(IntFunction<CodeSampler.StepListener> progress) {
         this.stepProgress = progress;
         return this;
     }
@@ -235,19 +236,19 @@ public final class ConceptEvaluator {
         List<String> prompts = new ArrayList<>();
         for (int i = 0; i < n; i++) prompts.add(ConceptPrompts.fill(templates.get(i % templates.size()), concept));
         int rate = model.audioEncoder().samplingRate();
-        int maxNew = Generator.maxNewTokensFor(settings.seconds(), model.audioEncoder().frameRate(), model.config().decoder().numCodebooks());
-        Generator.Settings g = settings.generation();
+        int maxNew = CodeSampler.maxNewTokensFor(settings.seconds(), model.audioEncoder().frameRate(), model.config().decoder().numCodebooks());
+        CodeSampler.Settings g = settings.generation();
         List<Path> files = new ArrayList<>();
         for (int start = 0; start < n; start += settings.batch()) {
             List<String> rows = prompts.subList(start, Math.min(n, start + settings.batch()));
             // each batch its own seed, derived from the given one and the batch's first clip
-            Generator.Settings s = new Generator.Settings(maxNew, g.guidanceScale(), g.sample(), g.topK(), g.topP(), g.temperature(),
+            CodeSampler.Settings s = new CodeSampler.Settings(maxNew, g.guidanceScale(), g.sample(), g.topK(), g.topP(), g.temperature(),
                     g.seed() + 0x9E3779B97F4A7C15L * start);
             if (log != null) log.printf(Locale.ROOT, "generating %s: clips %d-%d of %d (%.1f s each)%n", concept, start + 1, start + rows.size(), n, settings.seconds());
             NoGradGuard noGrad = new NoGradGuard();
             try (PointerScope scope = new PointerScope()) {
                 LearnedConcepts.Conditioning c = concepts.condition(model, tokenizer, rows);
-                MusicGen.Music music = model.generateMusicFromEmbeddings(c.inputsEmbeds(), c.attentionMask(), null, s,
+                MusicGeneration.Music music = MusicGeneration.fromEmbeddings(model, c.inputsEmbeds(), c.attentionMask(), null, s,
                         stepProgress.apply(maxNew));
                 for (int i = 0; i < rows.size(); i++) {
                     Path file = dir.resolve(String.format(Locale.ROOT, "%03d.wav", start + i));

@@ -1,12 +1,16 @@
 package ai.musicgenti.train;
 
+import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.data.FiniteJson;
+import ai.musicgenti.inversion.Adam;
+import ai.musicgenti.inversion.CodebookLoss;
+import ai.musicgenti.inversion.TextualInversion;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -39,17 +43,34 @@ import java.util.SplittableRandom;
 public final class Trainer {
     private static final ObjectMapper JSON = FiniteJson.mapper();
     private static final String CHECKPOINT = "checkpoint.safetensors";
-    private static final String METRICS = "metrics.jsonl";
+    private static final String CONFIG = "config.json";
     private static final double INIT_SIGMA = 0.1;
 
-    /** Every knob of a run; stored in the checkpoint so a resumed run continues with the same ones. */
+    /**
+     * Every knob of a run; stored in the checkpoint so a resumed run continues with the same ones. The constants are
+     * the defaults of every front end; {@code concepts} empty means all of the dataset's.
+     */
     public record Settings(List<String> concepts, int tokens, int epochs, int batchSize, int examplesNum, int musicLen,
                            double lr, int lrStepEpochs, double lrGamma, double gradAmplify, double entropyAlpha,
                            double orthoAlpha, double crAlpha, double crMargin, boolean shuffleTokens, String initWord,
                            long seed) {
+        public static final int TOKENS = 10;
+        public static final int EPOCHS = 10;
+        public static final int BATCH_SIZE = 4;
+        public static final int EXAMPLES_NUM = 0;
+        public static final int MUSIC_LEN = 250;
+        public static final double LR = 0.1;
+        public static final int LR_STEP_EPOCHS = 0;
+        public static final double LR_GAMMA = 0.5;
+        public static final double GRAD_AMPLIFY = 10;
+        public static final double ENTROPY_ALPHA = 1.0;
+        public static final double ORTHO_ALPHA = 0.01;
+        public static final double CR_ALPHA = 0.1;
+        public static final double CR_MARGIN = 1.5;
+        public static final long SEED = 0;
+
         public Settings {
             concepts = List.copyOf(concepts);
-            if (concepts.isEmpty()) throw new BadInputException("--concepts: name at least one concept");
             if (tokens < 1) throw new BadInputException("--tokens " + tokens + ": must be at least 1");
             if (epochs < 1) throw new BadInputException("--epochs " + epochs + ": must be at least 1");
             if (batchSize < 1) throw new BadInputException("--batch-size " + batchSize + ": must be at least 1");
@@ -59,9 +80,23 @@ public final class Trainer {
             if (lrStepEpochs < 0) throw new BadInputException("--lr-step-epochs " + lrStepEpochs + ": must be 0 (constant) or more");
         }
 
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        public Builder toBuilder() {
+            return new Builder().concepts(concepts).tokens(tokens).epochs(epochs).batchSize(batchSize).examplesNum(examplesNum)
+                    .musicLen(musicLen).lr(lr).lrStepEpochs(lrStepEpochs).lrGamma(lrGamma).gradAmplify(gradAmplify)
+                    .entropyAlpha(entropyAlpha).orthoAlpha(orthoAlpha).crAlpha(crAlpha).crMargin(crMargin)
+                    .shuffleTokens(shuffleTokens).initWord(initWord).seed(seed);
+        }
+
         public Settings withEpochs(int epochs) {
-            return new Settings(concepts, tokens, epochs, batchSize, examplesNum, musicLen, lr, lrStepEpochs, lrGamma,
-                    gradAmplify, entropyAlpha, orthoAlpha, crAlpha, crMargin, shuffleTokens, initWord, seed);
+            return toBuilder().epochs(epochs).build();
+        }
+
+        public Settings withConcepts(List<String> concepts) {
+            return toBuilder().concepts(concepts).build();
         }
 
         /** The step schedule: the rate falls by {@code lrGamma} every {@code lrStepEpochs} epochs (0 = never). */
@@ -71,6 +106,50 @@ public final class Trainer {
 
         TextualInversion.Alphas alphas() {
             return new TextualInversion.Alphas(entropyAlpha, orthoAlpha, crAlpha, crMargin);
+        }
+
+        /** Starts from the defaults (all concepts). */
+        public static final class Builder {
+            private List<String> concepts = List.of();
+            private int tokens = TOKENS;
+            private int epochs = EPOCHS;
+            private int batchSize = BATCH_SIZE;
+            private int examplesNum = EXAMPLES_NUM;
+            private int musicLen = MUSIC_LEN;
+            private double lr = LR;
+            private int lrStepEpochs = LR_STEP_EPOCHS;
+            private double lrGamma = LR_GAMMA;
+            private double gradAmplify = GRAD_AMPLIFY;
+            private double entropyAlpha = ENTROPY_ALPHA;
+            private double orthoAlpha = ORTHO_ALPHA;
+            private double crAlpha = CR_ALPHA;
+            private double crMargin = CR_MARGIN;
+            private boolean shuffleTokens;
+            private String initWord;
+            private long seed = SEED;
+
+            public Builder concepts(List<String> v) { concepts = v; return this; }
+            public Builder tokens(int v) { tokens = v; return this; }
+            public Builder epochs(int v) { epochs = v; return this; }
+            public Builder batchSize(int v) { batchSize = v; return this; }
+            public Builder examplesNum(int v) { examplesNum = v; return this; }
+            public Builder musicLen(int v) { musicLen = v; return this; }
+            public Builder lr(double v) { lr = v; return this; }
+            public Builder lrStepEpochs(int v) { lrStepEpochs = v; return this; }
+            public Builder lrGamma(double v) { lrGamma = v; return this; }
+            public Builder gradAmplify(double v) { gradAmplify = v; return this; }
+            public Builder entropyAlpha(double v) { entropyAlpha = v; return this; }
+            public Builder orthoAlpha(double v) { orthoAlpha = v; return this; }
+            public Builder crAlpha(double v) { crAlpha = v; return this; }
+            public Builder crMargin(double v) { crMargin = v; return this; }
+            public Builder shuffleTokens(boolean v) { shuffleTokens = v; return this; }
+            public Builder initWord(String v) { initWord = v; return this; }
+            public Builder seed(long v) { seed = v; return this; }
+
+            public Settings build() {
+                return new Settings(concepts, tokens, epochs, batchSize, examplesNum, musicLen, lr, lrStepEpochs, lrGamma, gradAmplify,
+                        entropyAlpha, orthoAlpha, crAlpha, crMargin, shuffleTokens, initWord, seed);
+            }
         }
     }
 
@@ -91,11 +170,16 @@ public final class Trainer {
     public record Outputs(Path conceptsFile, Path runDir) {
     }
 
-    /** {@code epoch} here and in {@link EpochMetrics}: the epoch's number counted from 1, as everywhere a user sees one. */
-    public record StepMetrics(long step, int epoch, double loss, double crossEntropy, double orthogonality, double margin, double lr) {
+    /**
+     * {@code epoch} here and in {@link EpochMetrics}: the epoch's number counted from 1, as everywhere a user sees one.
+     * {@code conceptCrossEntropy}: per concept in the batch, the cross-entropy of its rows alone.
+     */
+    public record StepMetrics(long step, int epoch, double loss, double crossEntropy, Map<String, Double> conceptCrossEntropy,
+                              double orthogonality, double margin, double lr) {
     }
 
-    public record EpochMetrics(int epoch, long step, double trainCrossEntropy, double validCrossEntropy) {
+    /** {@code secondsLeft}: the steps still to train at this session's mean step time (validation and evaluation not counted). */
+    public record EpochMetrics(int epoch, long step, double trainCrossEntropy, double validCrossEntropy, double secondsLeft) {
     }
 
     /**
@@ -136,6 +220,7 @@ public final class Trainer {
     private final Templates templates;
     private final Settings settings;
     private final Outputs outputs;
+    private final MetricsLog log;
     private final ConceptPrompts prompts;
     private final Tensor learned;
     private final Adam adam;
@@ -162,6 +247,8 @@ public final class Trainer {
         this.templates = templates;
         this.settings = settings;
         this.outputs = outputs;
+        this.log = new MetricsLog(outputs.runDir(), java.time.Clock.systemUTC());
+        if (settings.concepts().isEmpty()) throw new BadInputException("--concepts: name at least one concept");
         Map<String, Integer> counts = new LinkedHashMap<>();
         for (String c : settings.concepts()) {
             if (!data.concepts().contains(c)) {
@@ -249,7 +336,7 @@ public final class Trainer {
         t.epochCeSum = Double.parseDouble(meta.get("epoch_ce_sum"));
         t.epochCeCount = Integer.parseInt(meta.get("epoch_ce_count"));
         t.restoreBest(meta, tensors.get("best"));
-        t.dropMetricsAfter(t.step);
+        t.log.dropAfter(t.step);
         return t;
     }
 
@@ -294,29 +381,38 @@ public final class Trainer {
     /** Trains until the last epoch ends or a stop is requested; either way everything is saved. */
     public void run(Listener listener) throws IOException {
         if (fresh) {
-            rewriteMetrics();
+            log.clear();
             fresh = false;
         }
+        writeConfig();
+        long sessionStart = System.nanoTime();
+        long sessionSteps = 0;
         // a run killed mid-save leaves temporary files beside whole ones; other runs may share the concepts folder
         AtomicFiles.deleteLeftovers(outputs.runDir());
         AtomicFiles.deleteLeftoversOf(outputs.conceptsFile());
         AtomicFiles.deleteLeftoversOf(bestFile(outputs.conceptsFile()));
         while (epoch < settings.epochs()) {
-            List<List<TrainingData.Example>> plan = plan(epoch);
+            List<List<TrainingData.Example>> plan = EpochPlan.batches(settings, data, epoch);
             for (; stepInEpoch < plan.size(); stepInEpoch++) {
                 if (stopRequested) {
                     save(null);
                     return;
                 }
                 StepMetrics m = trainStep(plan.get(stepInEpoch));
+                sessionSteps++;
                 epochCeSum += m.crossEntropy();
                 epochCeCount++;
-                appendMetrics(Map.of("type", "step", "step", m.step(), "epoch", m.epoch(), "loss", m.loss(), "ce", m.crossEntropy(),
-                        "ortho", m.orthogonality(), "margin", m.margin(), "lr", m.lr()));
+                log.append(Map.of("type", "step", "step", m.step(), "epoch", m.epoch(), "loss", m.loss(), "ce", m.crossEntropy(),
+                        "concept_ce", new java.util.TreeMap<>(m.conceptCrossEntropy()), "ortho", m.orthogonality(), "margin", m.margin(), "lr", m.lr()));
                 listener.onStep(m, stepInEpoch + 1, plan.size());
             }
-            lastEpoch = new EpochMetrics(epoch + 1, step, epochCeSum / Math.max(1, epochCeCount), validationCrossEntropy());
-            appendMetrics(epochLine(lastEpoch));
+            double validCe = validationCrossEntropy();
+            double secondsPerStep = sessionSteps == 0 ? Double.NaN : (System.nanoTime() - sessionStart) / 1e9 / sessionSteps;
+            lastEpoch = new EpochMetrics(epoch + 1, step, epochCeSum / Math.max(1, epochCeCount), validCe,
+                    (long) (settings.epochs() - epoch - 1) * plan.size() * secondsPerStep);
+            Map<String, Object> line = new LinkedHashMap<>(epochLine(lastEpoch));
+            if (Double.isFinite(lastEpoch.secondsLeft())) line.put("seconds_left", lastEpoch.secondsLeft());
+            log.append(line);
             listener.onEpoch(lastEpoch);
             epoch++;
             stepInEpoch = 0;
@@ -355,7 +451,7 @@ public final class Trainer {
         line.put("improved", improved);
         line.put("best_fad", new java.util.TreeMap<>(bestFad));
         line.put("stale", staleEvals);
-        appendMetrics(line);
+        log.append(line);
         if (!improved.isEmpty()) {
             LearnedConcepts.save(bestFile(outputs.conceptsFile()), prompts.concepts(), best,
                     new LearnedConcepts.Info(base.id(), base.hash(), epoch, step, JSON.writeValueAsString(Map.of(
@@ -381,34 +477,6 @@ public final class Trainer {
         if (rows != null) best = rows.to(learned.device(), org.bytedeco.pytorch.global.torch.ScalarType.Float);
     }
 
-    /**
-     * The epoch's batches: per concept {@code examplesNum} fragments (0 = all it has), drawn from shuffled passes
-     * over its fragments, interleaved round-robin across concepts so every batch mixes them.
-     */
-    private List<List<TrainingData.Example>> plan(int epochIndex) {
-        SplittableRandom random = new SplittableRandom(settings.seed() ^ (0x5DEECE66DL * (epochIndex + 1)));
-        List<List<TrainingData.Example>> perConcept = new ArrayList<>();
-        for (String c : settings.concepts()) {
-            List<TrainingData.Example> own = data.train().stream().filter(e -> e.concept().equals(c)).toList();
-            int n = settings.examplesNum() > 0 ? settings.examplesNum() : own.size();
-            List<TrainingData.Example> drawn = new ArrayList<>();
-            while (drawn.size() < n) {
-                List<TrainingData.Example> pass = new ArrayList<>(own);
-                for (int i = pass.size() - 1; i > 0; i--) java.util.Collections.swap(pass, i, random.nextInt(i + 1));
-                drawn.addAll(pass.subList(0, Math.min(pass.size(), n - drawn.size())));
-            }
-            perConcept.add(drawn);
-        }
-        List<TrainingData.Example> order = new ArrayList<>();
-        for (int i = 0; order.size() < perConcept.stream().mapToInt(List::size).sum(); i++) {
-            for (List<TrainingData.Example> own : perConcept) if (i < own.size()) order.add(own.get(i));
-        }
-        List<List<TrainingData.Example>> batches = new ArrayList<>();
-        for (int i = 0; i < order.size(); i += settings.batchSize()) {
-            batches.add(order.subList(i, Math.min(order.size(), i + settings.batchSize())));
-        }
-        return batches;
-    }
 
     private StepMetrics trainStep(List<TrainingData.Example> batch) {
         SplittableRandom random = new SplittableRandom(settings.seed() + 0x9E3779B97F4A7C15L * (step + 1));
@@ -426,8 +494,21 @@ public final class Trainer {
             adam.step(lr, settings.gradAmplify());
             step++;
             return new StepMetrics(step, epoch + 1, terms.total().item_double(), terms.crossEntropy().item_double(),
-                    terms.orthogonality().item_double(), terms.margin().item_double(), lr);
+                    conceptCrossEntropy(batch, terms.codebook()), terms.orthogonality().item_double(), terms.margin().item_double(), lr);
         }
+    }
+
+    /** Each concept's own cross-entropy over its rows of the batch, in {@link Settings#concepts()} order. */
+    private Map<String, Double> conceptCrossEntropy(List<TrainingData.Example> batch, CodebookLoss.Result ce) {
+        float[] sums = Tensors.toFloats(ce.rowNllSum()), counts = Tensors.toFloats(ce.rowCount());
+        int k = (int) ce.rowNllSum().size(1);
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (String c : settings.concepts()) {
+            List<Integer> rows = new ArrayList<>();
+            for (int b = 0; b < batch.size(); b++) if (batch.get(b).concept().equals(c)) rows.add(b);
+            if (!rows.isEmpty()) out.put(c, CodebookLoss.Result.lossOf(sums, counts, k, rows));
+        }
+        return out;
     }
 
     private List<ConceptPrompts.Concept> present(List<TrainingData.Example> batch) {
@@ -492,6 +573,29 @@ public final class Trainer {
         return Map.of("type", "epoch", "epoch", m.epoch(), "step", m.step(), "train_ce", m.trainCrossEntropy(), "valid_ce", m.validCrossEntropy());
     }
 
+    /**
+     * {@code config.json} in the run folder: the run's settings, base model, dataset, files and evaluation settings,
+     * readable without opening the checkpoint; rewritten whenever the run (re)starts, since a resume may add epochs.
+     */
+    private void writeConfig() throws IOException {
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("run", outputs.runDir().getFileName().toString());
+        config.put("base_model", base.id());
+        config.put("base_model_hash", base.hash());
+        config.put("dataset", data.location());
+        config.put("concepts_file", outputs.conceptsFile().toAbsolutePath().normalize().toString());
+        config.put("settings", settings);
+        Map<String, String> evalConfig = eval != null ? eval.config() : storedEvalConfig;
+        config.put("eval", evalConfig.isEmpty() ? null : new java.util.TreeMap<>(evalConfig));
+        Files.createDirectories(outputs.runDir());
+        AtomicFiles.writeBytes(outputs.runDir().resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+    }
+
+    /** {@code config.json} of a run folder. */
+    public static Path configFile(Path runDir) {
+        return runDir.resolve(CONFIG);
+    }
+
     /** The concepts file (with the metrics of the last finished epoch), then the checkpoint, each written atomically. */
     private void save(EpochMetrics metrics) throws IOException {
         EpochMetrics shown = metrics != null ? metrics : lastEpoch;
@@ -524,33 +628,4 @@ public final class Trainer {
         Safetensors.write(outputs.runDir().resolve(CHECKPOINT), tensors, meta);
     }
 
-    private void rewriteMetrics() {
-        try {
-            Files.createDirectories(outputs.runDir());
-            Files.write(outputs.runDir().resolve(METRICS), new byte[0]);
-        } catch (IOException e) {
-            throw new BadInputException("run folder " + outputs.runDir() + ": cannot be written (" + e.getMessage() + ")");
-        }
-    }
-
-    /** A run killed between a checkpoint and the next one logged steps it will redo: forget them. */
-    private void dropMetricsAfter(long lastStep) {
-        Path file = outputs.runDir().resolve(METRICS);
-        try {
-            if (!Files.exists(file)) return;
-            List<String> kept = new ArrayList<>();
-            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                if (line.isBlank() || !line.endsWith("}")) continue; // a line cut short by a kill is redone anyway
-                if (JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= lastStep) kept.add(line);
-            }
-            ai.musicgenti.core.AtomicFiles.writeBytes(file, (String.join("\n", kept) + (kept.isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private void appendMetrics(Map<String, Object> line) throws IOException {
-        Files.writeString(outputs.runDir().resolve(METRICS), JSON.writeValueAsString(new java.util.TreeMap<>(line)) + "\n",
-                StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-    }
 }

@@ -7,7 +7,7 @@ import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.golden.Golden;
-import ai.musicgenti.train.LearnedConcepts;
+import ai.musicgenti.concepts.LearnedConcepts;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

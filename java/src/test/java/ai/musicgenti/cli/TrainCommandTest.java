@@ -4,7 +4,7 @@ import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.golden.Golden;
-import ai.musicgenti.train.LearnedConcepts;
+import ai.musicgenti.concepts.LearnedConcepts;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

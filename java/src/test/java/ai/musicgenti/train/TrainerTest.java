@@ -2,10 +2,12 @@ package ai.musicgenti.train;
 
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
-import ai.musicgenti.generate.Generator;
+import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
+import ai.musicgenti.concepts.LearnedConcepts;
+import ai.musicgenti.inversion.TextualInversion;
 import ai.musicgenti.text.PromptTokenizer;
 import ai.musicgenti.memory.NativeUsage;
 import org.bytedeco.pytorch.Tensor;
@@ -75,10 +77,10 @@ class TrainerTest {
         for (int i = 0; i < clips; i++) texts.add("the sound of <" + CONCEPT + ">");
         ConceptPrompts.Batch batch = prompts.batch(texts, null);
         Tensor states = model.conditionFromEmbeddings(
-                ai.musicgenti.train.CodebookLoss.splice(model.textEncoder().embed(batch.inputIds()), batch.rows(), table), batch.attentionMask());
+                ai.musicgenti.concepts.LearnedConcepts.splice(model.textEncoder().embed(batch.inputIds()), batch.rows(), table), batch.attentionMask());
         int k = model.config().decoder().numCodebooks();
-        Tensor delayed = Generator.generate(model.decoder(), states, batch.attentionMask(),
-                Generator.Settings.sampling(frames + k - 1, 1.0, 0, 1.0, 1.0, seed), null);
+        Tensor delayed = CodeSampler.generate(model.decoder(), states, batch.attentionMask(),
+                CodeSampler.Settings.sampling(frames + k - 1, 1.0, 0, 1.0, 1.0, seed), null);
         Tensor codes = model.audioCodes(delayed);
         List<TrainingData.Example> out = new ArrayList<>();
         for (int i = 0; i < clips; i++) out.add(new TrainingData.Example(CONCEPT, codes.select(0, i).clone()));
@@ -155,10 +157,10 @@ class TrainerTest {
             double diff = t.learned().sub(whole.learned()).abs().max().item_double();
             assertTrue(diff <= 1e-6, "resumed rows differ by " + diff);
         }
-        List<String> metrics = Files.readAllLines(dir.resolve("runs/whole/metrics.jsonl"));
+        List<String> metrics = MetricsLines.withoutClock(dir.resolve("runs/whole/metrics.jsonl"));
         assertEquals(6 + 2, metrics.size());
-        assertEquals(metrics, Files.readAllLines(dir.resolve("runs/epochs/metrics.jsonl")));
-        assertEquals(metrics, Files.readAllLines(dir.resolve("runs/stopped/metrics.jsonl")));
+        assertEquals(metrics, MetricsLines.withoutClock(dir.resolve("runs/epochs/metrics.jsonl")));
+        assertEquals(metrics, MetricsLines.withoutClock(dir.resolve("runs/stopped/metrics.jsonl")));
         LearnedConcepts saved = LearnedConcepts.load(dir.resolve("models/test/whole.safetensors"), folder);
         assertEquals(0.0, saved.table().sub(whole.learned().detach()).abs().max().item_double(), 0.0);
     }

@@ -7,7 +7,6 @@ import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Releasable;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Weights;
-import ai.musicgenti.generate.Generator;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -120,60 +119,6 @@ public final class MusicGen {
 
     public Tensor condition(Tensor inputIds, Tensor attentionMask) {
         return conditionFromEmbeddings(textEncoder().embed(inputIds), attentionMask);
-    }
-
-    /** Generates the delayed code sequence [B,K,1+maxNewTokens] for tokenised prompts. */
-    public Tensor generate(Tensor inputIds, Tensor attentionMask, Generator.Settings settings, Generator.StepListener listener) {
-        Tensor states = condition(inputIds, attentionMask);
-        return Generator.generate(decoder(), states, attentionMask, settings, listener);
-    }
-
-    /** Generated music: codes [B, K, frames] and their waveform [B, channels, frames * hop] at the codec's rate. */
-    public record Music(Tensor codes, Tensor audio) {
-    }
-
-    /**
-     * Text to music: the codes generated for tokenised prompts and their EnCodec waveform.
-     *
-     * @param promptAudio [B, channels, N] audio at the codec's rate to continue from (its codes are kept and the new
-     *                    frames follow them, as audiocraft's {@code generate_continuation}); null for none
-     */
-    public Music generateMusic(Tensor inputIds, Tensor attentionMask, Tensor promptAudio, Generator.Settings settings,
-                               Generator.StepListener listener) {
-        return generateMusicFromEmbeddings(textEncoder().embed(inputIds), attentionMask, promptAudio, settings, listener);
-    }
-
-    /**
-     * As {@link #generateMusic}, from prompt embeddings: learned concept rows spliced into the token embeddings. The
-     * text encoder is released once the prompts are encoded and the decoder once the codes are generated, so each
-     * phase holds only the weights it uses (see {@link #releaseTextEncoder}); the next call builds them again.
-     */
-    public Music generateMusicFromEmbeddings(Tensor inputsEmbeds, Tensor attentionMask, Tensor promptAudio,
-                                             Generator.Settings settings, Generator.StepListener listener) {
-        checkLength(promptAudio == null ? 0 : (promptAudio.size(2) + audioEncoder.hopLength() - 1) / audioEncoder.hopLength(), settings);
-        Tensor prompt = null;
-        if (promptAudio != null) {
-            prompt = audioEncoder.encode(promptAudio).narrow(1, 0, config.decoder().numCodebooks());
-        }
-        Tensor states = conditionFromEmbeddings(inputsEmbeds, attentionMask);
-        releaseTextEncoder();
-        Tensor codes = audioCodes(Generator.generate(decoder(), states, attentionMask, prompt, settings, listener));
-        releaseDecoder();
-        return new Music(codes, audioEncoder.decode(codes));
-    }
-
-    /**
-     * Refuses a generation longer than the decoder's positions, saying the limit in seconds of audio, before any work
-     * is done (the music calls check it too).
-     */
-    public void checkLength(long promptFrames, Generator.Settings settings) {
-        long positions = 1 + promptFrames + settings.maxNewTokens(), max = config.decoder().maxPositionEmbeddings();
-        if (positions <= max) return;
-        double rate = audioEncoder.frameRate(), k = config.decoder().numCodebooks();
-        throw new BadInputException(String.format(java.util.Locale.ROOT,
-                "this model generates at most %.1f s of audio (max_position_embeddings %d at %.0f frames/s), audio prompt"
-                        + " included; asked for %.1f s; ask for a shorter duration or a shorter audio prompt",
-                (max - k) / rate, max, rate, (positions - k) / rate));
     }
 
     /** The audio codes [B,K,frames] inside a generated delayed sequence. */

@@ -1,11 +1,13 @@
 package ai.musicgenti.golden;
 
 import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.generation.MusicGeneration;
 import ai.musicgenti.core.Tensors;
-import ai.musicgenti.generate.Generator;
+import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.train.CodebookLoss;
+import ai.musicgenti.concepts.LearnedConcepts;
+import ai.musicgenti.inversion.CodebookLoss;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -49,12 +51,12 @@ public final class MusicGenGolden {
      * the token run.
      */
     static void generation(GoldenCase c, MusicGen model) {
-        Generator.Settings greedy = Generator.Settings.greedy((int) c.ioLong("gen.max_new_tokens"), c.ioDouble("gen.guidance_scale"));
+        CodeSampler.Settings greedy = CodeSampler.Settings.greedy((int) c.ioLong("gen.max_new_tokens"), c.ioDouble("gen.guidance_scale"));
         List<float[]> raw = new ArrayList<>(), scores = new ArrayList<>();
         List<long[]> tokens = new ArrayList<>();
         long[][] shapes = new long[2][];
         // step tensors die with the step's PointerScope (and so would tensors made from them): keep Java arrays
-        Tensor delayed = model.generate(c.io("gen.input_ids"), c.io("gen.attention_mask"), greedy, (step, cond, uncond, score, token) -> {
+        Tensor delayed = MusicGeneration.delayedCodes(model, c.io("gen.input_ids"), c.io("gen.attention_mask"), greedy, (step, cond, uncond, score, token) -> {
             float[] cv = Tensors.toFloats(cond), uv = Tensors.toFloats(uncond);
             float[] both = Arrays.copyOf(cv, cv.length + uv.length);
             System.arraycopy(uv, 0, both, cv.length, uv.length);
@@ -118,7 +120,7 @@ public final class MusicGenGolden {
     private static void textualInversion(GoldenCase c, MusicGen model) {
         Tensor ids = c.io("ti.input_ids"), mask = c.io("ti.attention_mask");
         Tensor learned = c.io("ti.P").clone().to(c.compute().device(), ScalarType.Float).requires_grad_(true);
-        Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), learnedRows(c.io("ti.placeholder_positions"), ids.size(1)), learned);
+        Tensor embeds = LearnedConcepts.splice(model.textEncoder().embed(ids), learnedRows(c.io("ti.placeholder_positions"), ids.size(1)), learned);
         c.check("ti.inputs_embeds", embeds);
         Tensor codes = c.io("ti.codes");
         long frames = codes.size(2);

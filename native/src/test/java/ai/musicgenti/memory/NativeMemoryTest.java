@@ -3,13 +3,14 @@ package ai.musicgenti.memory;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
-import ai.musicgenti.generate.Generator;
+import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.models.ClapAudioEncoder;
 import ai.musicgenti.models.ClapTextEncoder;
 import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.train.CodebookLoss;
+import ai.musicgenti.concepts.LearnedConcepts;
+import ai.musicgenti.inversion.CodebookLoss;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -44,9 +45,9 @@ class NativeMemoryTest {
         Tensor ids = Tensors.longs(new long[]{51, 63, 1}, 1, 3);
         Tensor mask = torch.ones_like(ids);
         Tensor states = model.condition(ids, mask);
-        Generator.generate(model.decoder(), states, mask, Generator.Settings.sampling(20, 3.0, 50, 1.0, 1.0, 1), null);
+        CodeSampler.generate(model.decoder(), states, mask, CodeSampler.Settings.sampling(20, 3.0, 50, 1.0, 1.0, 1), null);
         NativeUsage before = NativeUsage.now();
-        Tensor out = Generator.generate(model.decoder(), states, mask, Generator.Settings.sampling(STEPS, 3.0, 50, 1.0, 1.0, 2), null);
+        Tensor out = CodeSampler.generate(model.decoder(), states, mask, CodeSampler.Settings.sampling(STEPS, 3.0, 50, 1.0, 1.0, 2), null);
         NativeUsage after = NativeUsage.now();
         assertTrue(out.size(2) == STEPS + 1);
         after.assertNoGrowthSince(before, STEPS + " decode steps", 48);
@@ -66,7 +67,7 @@ class NativeMemoryTest {
         for (int i = -20; i < STEPS; i++) {
             if (i == 0) before = NativeUsage.now();
             try (PointerScope scope = new PointerScope()) {
-                Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(ids), rows, learned);
+                Tensor embeds = LearnedConcepts.splice(model.textEncoder().embed(ids), rows, learned);
                 Tensor logits = model.decoder().forward(input, model.conditionFromEmbeddings(embeds, mask), mask);
                 CodebookLoss.compute(logits, codes, null).loss().backward();
                 learned.grad().zero_();

@@ -1,10 +1,11 @@
-package ai.musicgenti.train;
+package ai.musicgenti.inversion;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
+import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.text.PromptTokenizer;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -40,7 +41,7 @@ public final class TextualInversion {
     }
 
     /** total = entropy·crossEntropy + ortho·orthogonality + cr·margin; each term a scalar F32 tensor. */
-    public record Terms(Tensor total, Tensor crossEntropy, Tensor orthogonality, Tensor margin) {
+    public record Terms(Tensor total, Tensor crossEntropy, Tensor orthogonality, Tensor margin, CodebookLoss.Result codebook) {
     }
 
     /**
@@ -50,11 +51,12 @@ public final class TextualInversion {
      */
     public static Terms loss(MusicGen model, Tensor learned, ConceptPrompts.Batch prompts, Tensor codes, Tensor padding,
                              List<ConceptPrompts.Concept> present, Alphas alphas) {
-        Tensor ce = crossEntropy(model, learned, prompts, codes, padding).loss();
+        CodebookLoss.Result codebook = crossEntropy(model, learned, prompts, codes, padding);
+        Tensor ce = codebook.loss();
         Tensor ortho = orthogonality(learned, present);
         Tensor margin = margin(learned, present, alphas.margin());
         Tensor total = ce.mul(scalar(alphas.entropy())).add(ortho.mul(scalar(alphas.ortho()))).add(margin.mul(scalar(alphas.cr())));
-        return new Terms(total, ce, ortho, margin);
+        return new Terms(total, ce, ortho, margin, codebook);
     }
 
     /** Teacher-forced codebook cross-entropy of codes [B,K,T] under prompts whose learned positions take {@code learned}. */
@@ -62,7 +64,7 @@ public final class TextualInversion {
                                                    Tensor padding) {
         Device device = model.decoder().compute().device();
         Tensor mask = prompts.attentionMask().to(device, ScalarType.Long);
-        Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(prompts.inputIds()), prompts.rows(), learned);
+        Tensor embeds = LearnedConcepts.splice(model.textEncoder().embed(prompts.inputIds()), prompts.rows(), learned);
         Tensor states = model.conditionFromEmbeddings(embeds, mask);
         Tensor target = codes.to(device, ScalarType.Long);
         long frames = target.size(2);

@@ -1,4 +1,4 @@
-package ai.musicgenti.cli;
+package ai.musicgenti.pipeline;
 
 import ai.musicgenti.core.BadInputException;
 
@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Text files of one prompt or template per line: generate --prompts-file, train --train-prompts, eval --template-file. */
-final class LineFiles {
+public final class LineFiles {
     private LineFiles() {
     }
 
@@ -19,7 +19,7 @@ final class LineFiles {
      *
      * @param option the flag that named the file, for the one-line error
      */
-    static List<String> read(Path file, String option) {
+    public static List<String> read(Path file, String option) {
         String where = option + " " + file;
         if (Files.isDirectory(file)) throw new BadInputException(where + ": is a folder; give a text file with one line each");
         if (!Files.isReadable(file)) throw new BadInputException(where + ": cannot be read; check the path");
@@ -33,7 +33,7 @@ final class LineFiles {
     }
 
     /** The lines of a text, stripped, without blank lines and {@code #} comments. */
-    static List<String> lines(String text) {
+    public static List<String> lines(String text) {
         // editors on Windows may start a UTF-8 file with a byte-order mark, which is not part of the first line
         return text.replace("\uFEFF", "").lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
     }

@@ -1,4 +1,4 @@
-package ai.musicgenti.generate;
+package ai.musicgenti.generation;
 
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
@@ -65,7 +65,7 @@ class GeneratorTest {
     void greedyGuidedGenerationEqualsBruteForce() {
         int n = maxNewTokens(), k = decoder.config().numCodebooks();
         List<Step> seen = new ArrayList<>();
-        Tensor sequence = Generator.generate(decoder, enc, mask, Generator.Settings.greedy(n, GUIDANCE),
+        Tensor sequence = CodeSampler.generate(decoder, enc, mask, CodeSampler.Settings.greedy(n, GUIDANCE),
                 (step, cond, uncond, scores, tokens) -> {
                     assertEquals(seen.size(), step);
                     seen.add(new Step(Tensors.toFloats(cond), Tensors.toFloats(uncond), Tensors.toFloats(scores), Tensors.toLongs(tokens)));
@@ -125,7 +125,7 @@ class GeneratorTest {
     void forcedPositionsAreSpecialAsUsedDecisionsImply() {
         int n = maxNewTokens(), k = decoder.config().numCodebooks(), frames = n + 1 - k;
         long[] used = Tensors.toLongs(c.io("gen.used_decisions")); // [steps, K]
-        Tensor ours = Generator.generate(decoder, enc, mask, Generator.Settings.greedy(n, GUIDANCE), null);
+        Tensor ours = CodeSampler.generate(decoder, enc, mask, CodeSampler.Settings.greedy(n, GUIDANCE), null);
         Tensor forced = DelayPattern.forcedTokens(2, k, n + 1, special, null);
         for (Tensor seq : new Tensor[]{ours, c.io("gen.delayed_sequence")}) {
             long[] d = Tensors.toLongs(seq), f = Tensors.toLongs(forced);
@@ -148,16 +148,16 @@ class GeneratorTest {
     @Test
     void samplingIsSeededAndTopKOneIsGreedy() {
         int n = maxNewTokens();
-        Tensor greedy = Generator.generate(decoder, enc, mask, Generator.Settings.greedy(n, GUIDANCE), null);
-        Tensor a = Generator.generate(decoder, enc, mask, Generator.Settings.sampling(n, GUIDANCE, 0, 1.0, 1.0, 42), null);
-        Tensor again = Generator.generate(decoder, enc, mask, Generator.Settings.sampling(n, GUIDANCE, 0, 1.0, 1.0, 42), null);
-        Tensor other = Generator.generate(decoder, enc, mask, Generator.Settings.sampling(n, GUIDANCE, 0, 1.0, 1.0, 43), null);
+        Tensor greedy = CodeSampler.generate(decoder, enc, mask, CodeSampler.Settings.greedy(n, GUIDANCE), null);
+        Tensor a = CodeSampler.generate(decoder, enc, mask, CodeSampler.Settings.sampling(n, GUIDANCE, 0, 1.0, 1.0, 42), null);
+        Tensor again = CodeSampler.generate(decoder, enc, mask, CodeSampler.Settings.sampling(n, GUIDANCE, 0, 1.0, 1.0, 42), null);
+        Tensor other = CodeSampler.generate(decoder, enc, mask, CodeSampler.Settings.sampling(n, GUIDANCE, 0, 1.0, 1.0, 43), null);
         assertTrue(torch.equal(a, again), "same seed, different samples");
         assertFalse(torch.equal(a, other), "different seeds, same samples");
         assertFalse(torch.equal(a, greedy), "unrestricted sampling reproduced the greedy sequence");
-        Tensor topK1 = Generator.generate(decoder, enc, mask, Generator.Settings.sampling(n, GUIDANCE, 1, 1.0, 0.7, 7), null);
+        Tensor topK1 = CodeSampler.generate(decoder, enc, mask, CodeSampler.Settings.sampling(n, GUIDANCE, 1, 1.0, 0.7, 7), null);
         assertTrue(torch.equal(topK1, greedy), "top-k 1 differs from greedy");
-        Tensor tinyP = Generator.generate(decoder, enc, mask, Generator.Settings.sampling(n, GUIDANCE, 0, 1e-6, 1.3, 7), null);
+        Tensor tinyP = CodeSampler.generate(decoder, enc, mask, CodeSampler.Settings.sampling(n, GUIDANCE, 0, 1e-6, 1.3, 7), null);
         assertTrue(torch.equal(tinyP, greedy), "top-p 1e-6 differs from greedy");
     }
 
@@ -172,13 +172,13 @@ class GeneratorTest {
         Tensor scores = Tensors.floats(logp, rows, 1, 4);
         org.bytedeco.pytorch.Generator rng = torch.createCPUGenerator(1);
 
-        long[] nucleus = Tensors.toLongs(Generator.sample(scores, Generator.Settings.sampling(1, 1, 0, 0.8, 1.0, 0), rng));
+        long[] nucleus = Tensors.toLongs(CodeSampler.sample(scores, CodeSampler.Settings.sampling(1, 1, 0, 0.8, 1.0, 0), rng));
         int[] count = new int[4];
         for (long t : nucleus) count[(int) t]++;
         assertEquals(0, count[2] + count[3], "top-p kept the tail: " + Arrays.toString(count));
         assertEquals(0.625, count[0] / (double) rows, 0.04, "renormalised nucleus: " + Arrays.toString(count));
 
-        long[] topK = Tensors.toLongs(Generator.sample(scores, Generator.Settings.sampling(1, 1, 3, 1.0, 1.0, 0), rng));
+        long[] topK = Tensors.toLongs(CodeSampler.sample(scores, CodeSampler.Settings.sampling(1, 1, 3, 1.0, 1.0, 0), rng));
         count = new int[4];
         for (long t : topK) count[(int) t]++;
         assertEquals(0, count[3], "top-k kept the 4th token: " + Arrays.toString(count));
@@ -188,28 +188,28 @@ class GeneratorTest {
     @Test
     void continuingFromOwnPrefixReproducesGreedyRun() {
         int n = maxNewTokens(), k = decoder.config().numCodebooks();
-        Tensor full = Generator.generate(decoder, enc, mask, Generator.Settings.greedy(n, GUIDANCE), null);
+        Tensor full = CodeSampler.generate(decoder, enc, mask, CodeSampler.Settings.greedy(n, GUIDANCE), null);
         Tensor prompt = DelayPattern.undo(full, n + 1 - k).narrow(2, 0, 3);
-        Tensor continued = Generator.generate(decoder, enc, mask, prompt, Generator.Settings.greedy(n - 3, GUIDANCE), null);
+        Tensor continued = CodeSampler.generate(decoder, enc, mask, prompt, CodeSampler.Settings.greedy(n - 3, GUIDANCE), null);
         assertTrue(torch.equal(continued, full), "continuation from the first 3 frames diverged");
     }
 
     @Test
     void durationToSteps() {
-        assertEquals(250, Generator.maxNewTokensFor(247 / 50.0, 50, 4));
-        assertEquals(253, Generator.maxNewTokensFor(5.0, 50, 4));
-        assertEquals(12, Generator.maxNewTokensFor(9 / 2000.0, 2000, 4));
+        assertEquals(250, CodeSampler.maxNewTokensFor(247 / 50.0, 50, 4));
+        assertEquals(253, CodeSampler.maxNewTokensFor(5.0, 50, 4));
+        assertEquals(12, CodeSampler.maxNewTokensFor(9 / 2000.0, 2000, 4));
     }
 
     @Test
     void defaultsComeFromTheCheckpointsGenerationConfig() throws Exception {
-        Generator.Settings s = Generator.Settings.fromGenerationConfig(ModelFolder.readJson(
+        CodeSampler.Settings s = CodeSampler.Settings.fromGenerationConfig(ModelFolder.readJson(
                 Golden.firstOfKind("musicgen_generate").dir().resolve("generation_config.json"), true), 9);
         assertTrue(s.sample());
         assertEquals(3.0, s.guidanceScale());
         assertEquals(50, s.topK());
         assertEquals(250, s.maxNewTokens());
-        Generator.Settings hf = Generator.Settings.fromGenerationConfig(
+        CodeSampler.Settings hf = CodeSampler.Settings.fromGenerationConfig(
                 new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"max_length\": 1500}"), 0);
         assertFalse(hf.sample());
         assertEquals(1499, hf.maxNewTokens());

@@ -1,4 +1,4 @@
-package ai.musicgenti.train;
+package ai.musicgenti.inversion;
 
 import ai.musicgenti.core.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -17,8 +17,26 @@ public final class CodebookLoss {
     private CodebookLoss() {
     }
 
-    /** @param loss the scalar mean over codebooks; perCodebook [K]; validMask [B,K,T] (1 = counted) */
-    public record Result(Tensor loss, Tensor perCodebook, Tensor validMask) {
+    /**
+     * @param loss        the scalar mean over codebooks; perCodebook [K]; validMask [B,K,T] (1 = counted)
+     * @param rowNllSum   [B,K] F32 each row's summed NLL per codebook over its counted frames
+     * @param rowCount    [B,K] F32 each row's counted frames per codebook: any subset of rows gives its own loss as
+     *                    the mean over codebooks of (its NLL sum / its count), the same formula as {@code loss}
+     */
+    public record Result(Tensor loss, Tensor perCodebook, Tensor validMask, Tensor rowNllSum, Tensor rowCount) {
+        /** The loss of the rows {@code rows} alone, from {@link #rowNllSum} and {@link #rowCount} copied out. */
+        public static double lossOf(float[] nllSum, float[] count, int codebooks, java.util.List<Integer> rows) {
+            double sum = 0;
+            for (int q = 0; q < codebooks; q++) {
+                double nll = 0, n = 0;
+                for (int b : rows) {
+                    nll += nllSum[b * codebooks + q];
+                    n += count[b * codebooks + q];
+                }
+                sum += nll / Math.max(1.0, n);
+            }
+            return sum / codebooks;
+        }
     }
 
     /**
@@ -32,6 +50,8 @@ public final class CodebookLoss {
                 new org.bytedeco.pytorch.DeviceOptional(codes.device())));
         TensorVector perK = new TensorVector();
         TensorVector masks = new TensorVector();
+        TensorVector rowSums = new TensorVector();
+        TensorVector rowCounts = new TensorVector();
         for (int q = 0; q < k; q++) {
             long valid = frames - q;
             // validity by delay: t + q < T; padding frames are dropped on top of it
@@ -40,6 +60,9 @@ public final class CodebookLoss {
             masks.push_back(mask);
             if (valid <= 0) {
                 perK.push_back(logits.sum().mul(Tensors.scalar(0.0)).to(ScalarType.Float));
+                rowSums.push_back(torch.zeros(new long[]{batch}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Float).device(
+                        new org.bytedeco.pytorch.DeviceOptional(codes.device()))));
+                rowCounts.push_back(rowSums.get(rowSums.size() - 1));
                 continue;
             }
             Tensor lq = logits.select(1, q).narrow(1, q, valid).to(ScalarType.Float);
@@ -47,22 +70,11 @@ public final class CodebookLoss {
             Tensor nll = torch.log_softmax(lq, -1).gather(-1, target.unsqueeze(-1)).squeeze(-1).neg();
             Tensor m = mask.narrow(1, 0, valid).to(ScalarType.Float);
             perK.push_back(nll.mul(m).sum().div(m.sum().clamp_min(Tensors.scalar(1.0))));
+            rowSums.push_back(nll.detach().mul(m).sum(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+            rowCounts.push_back(m.sum(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
         }
         Tensor perCodebook = torch.stack(perK);
         Tensor validMask = torch.stack(masks, 1);
-        return new Result(perCodebook.mean(), perCodebook, validMask);
-    }
-
-    /**
-     * Puts learned rows into prompt embeddings: position (b, s) takes {@code learned[rows[b, s]]} where that index is
-     * at least 0 and keeps its token embedding where it is -1. Out of place, so gradients reach {@code learned} (and
-     * only it: the token embeddings come from the frozen table). embeds [B,S,D], rows [B,S] long, learned [N,D].
-     */
-    public static Tensor splice(Tensor embeds, Tensor rows, Tensor learned) {
-        long batch = embeds.size(0), seq = embeds.size(1), width = embeds.size(2);
-        Tensor at = rows.to(embeds.device(), ScalarType.Long);
-        Tensor picked = learned.to(embeds.device(), embeds.scalar_type())
-                .index_select(0, at.clamp_min(Tensors.scalar(0)).to(ScalarType.Long).flatten()).view(batch, seq, width);
-        return torch.where(at.ge(Tensors.scalar(0)).unsqueeze(-1), picked, embeds);
+        return new Result(perCodebook.mean(), perCodebook, validMask, torch.stack(rowSums, 1), torch.stack(rowCounts, 1));
     }
 }

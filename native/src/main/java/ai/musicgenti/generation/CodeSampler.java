@@ -1,4 +1,4 @@
-package ai.musicgenti.generate;
+package ai.musicgenti.generation;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.models.DelayPattern;
@@ -23,8 +23,8 @@ import static ai.musicgenti.core.Tensors.scalar;
  * (batch [cond; uncond]); {@code scores = uncond + g * (cond - uncond)} on raw logits; when sampling, then
  * temperature, top-k, top-p in that order (HF's warper order) and a multinomial draw; otherwise argmax.
  */
-public final class Generator {
-    private Generator() {
+public final class CodeSampler {
+    private CodeSampler() {
     }
 
     /**

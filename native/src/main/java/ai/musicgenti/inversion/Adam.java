@@ -1,4 +1,4 @@
-package ai.musicgenti.train;
+package ai.musicgenti.inversion;
 
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;

@@ -1,10 +1,10 @@
-package ai.musicgenti.train;
+package ai.musicgenti.concepts;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.core.Tensors;
 import ai.musicgenti.text.PromptTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
@@ -180,7 +180,20 @@ public final class LearnedConcepts {
     /** Prompts that may name these concepts ({@code <name>}, {@code <name_i>}), ready for {@code MusicGen.conditionFromEmbeddings}. */
     public Conditioning condition(MusicGen model, PromptTokenizer tokenizer, List<String> prompts) {
         ConceptPrompts.Batch batch = prompts(tokenizer).batch(prompts, null);
-        Tensor embeds = CodebookLoss.splice(model.textEncoder().embed(batch.inputIds()), batch.rows(), table);
+        Tensor embeds = LearnedConcepts.splice(model.textEncoder().embed(batch.inputIds()), batch.rows(), table);
         return new Conditioning(batch.inputIds(), batch.attentionMask(), embeds);
+    }
+
+    /**
+     * Puts learned rows into prompt embeddings: position (b, s) takes {@code learned[rows[b, s]]} where that index is
+     * at least 0 and keeps its token embedding where it is -1. Out of place, so gradients reach {@code learned} (and
+     * only it: the token embeddings come from the frozen table). embeds [B,S,D], rows [B,S] long, learned [N,D].
+     */
+    public static Tensor splice(Tensor embeds, Tensor rows, Tensor learned) {
+        long batch = embeds.size(0), seq = embeds.size(1), width = embeds.size(2);
+        Tensor at = rows.to(embeds.device(), ScalarType.Long);
+        Tensor picked = learned.to(embeds.device(), embeds.scalar_type())
+                .index_select(0, at.clamp_min(Tensors.scalar(0)).to(ScalarType.Long).flatten()).view(batch, seq, width);
+        return torch.where(at.ge(Tensors.scalar(0)).unsqueeze(-1), picked, embeds);
     }
 }

@@ -1,7 +1,8 @@
-package ai.musicgenti.text;
+package ai.musicgenti.concepts;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Tensors;
+import ai.musicgenti.text.PromptTokenizer;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package ai.musicgenti.train;
+package ai.musicgenti.inversion;
 
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
@@ -7,7 +7,7 @@ import ai.musicgenti.golden.Golden;
 import ai.musicgenti.golden.MusicGenGolden;
 import ai.musicgenti.golden.GoldenCase;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 

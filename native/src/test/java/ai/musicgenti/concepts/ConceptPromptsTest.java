@@ -1,13 +1,14 @@
-package ai.musicgenti.text;
+package ai.musicgenti.concepts;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.golden.Golden;
+import ai.musicgenti.text.PromptTokenizer;
 import ai.musicgenti.models.MusicGen;
-import ai.musicgenti.train.LearnedConcepts;
-import ai.musicgenti.train.TextualInversion;
+import ai.musicgenti.concepts.LearnedConcepts;
+import ai.musicgenti.inversion.TextualInversion;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
