@@ -1,6 +1,9 @@
 package ai.musicgenti.app;
 
-import ai.musicgenti.text.ConceptPrompts;
+import ai.musicgenti.concepts.ConceptPrompts;
+import ai.musicgenti.pipeline.GenerateJob;
+import ai.musicgenti.pipeline.PrepareJob;
+import ai.musicgenti.pipeline.TrainJob;
 import ai.musicgenti.train.Trainer;
 import com.sun.net.httpserver.HttpExchange;
 
@@ -24,23 +27,28 @@ final class Api {
     private final RunManager manager;
     private final PipelineJobs jobs;
     private final EventBus bus;
+    private final String deviceLabel;
+    private final TrainJob.Evaluation evaluation;
 
-    Api(SafePaths paths, RunManager manager, PipelineJobs jobs, EventBus bus) {
+    /** {@code evaluation}: the app's CLAP checkpoint and embedding cache for evaluations during training. */
+    Api(SafePaths paths, RunManager manager, PipelineJobs jobs, EventBus bus, TrainJob.Evaluation evaluation) {
         this.paths = paths;
         this.manager = manager;
         this.jobs = jobs;
         this.bus = bus;
+        this.evaluation = evaluation;
+        this.deviceLabel = jobs.model().compute().toString();
     }
 
     private String device() {
-        return jobs.compute().toString();
+        return jobs.device();
     }
 
     Object status() {
         Runtime rt = Runtime.getRuntime();
         Map<String, Object> s = new LinkedHashMap<>();
-        s.put("model", jobs.model());
-        s.put("device", device());
+        s.put("model", jobs.model().model());
+        s.put("device", deviceLabel);
         s.put("memory", Map.of("jvm_used", rt.totalMemory() - rt.freeMemory(), "jvm_max", rt.maxMemory(), "process_rss", rss()));
         Map<String, String> roots = new LinkedHashMap<>();
         paths.roots().forEach((k, v) -> roots.put(k, v.toString()));
@@ -97,24 +105,29 @@ final class Api {
         if (!Files.isDirectory(clips)) throw HttpError.badRequest("field clips: must be a folder of concept folders");
         String name = SafePaths.name(f.text("dataset", 100, true), "field dataset");
         Path dataset = paths.resolve("data", "prepared/" + name, "field dataset");
-        double seconds = f.number("fragment_seconds", 0, true, 30, 5.0);
-        double val = f.number("val_fraction", 0, false, 0.9, 0.1);
-        long seed = f.longValue("seed", 0, Long.MAX_VALUE, 0L);
-        return manager.submit("prepare", name, device(), h -> jobs.prepare(clips, dataset, seconds, val, seed, h));
+        PrepareJob.Settings settings = PrepareJob.Settings.of(clips, dataset)
+                .withFragmentSeconds(f.number("fragment_seconds", 0, true, 30, PrepareJob.FRAGMENT_SECONDS))
+                .withValFraction(f.number("val_fraction", 0, false, 0.9, PrepareJob.VAL_FRACTION))
+                .withSeed(f.longValue("seed", 0, Long.MAX_VALUE, PrepareJob.SEED));
+        return manager.submit("prepare", name, device(), h -> jobs.prepare(settings, h));
     }
 
     static final Set<String> TRAIN_FIELDS = Set.of("dataset", "concepts", "run", "tokens", "epochs", "batch_size", "examples_num",
-            "music_len", "lr", "seed", "shuffle_tokens", "init_word");
+            "music_len", "lr", "seed", "shuffle_tokens", "init_word", "eval_every", "eval_clips", "eval_duration", "patience");
 
     Object train(Fields f) throws IOException {
         String datasetName = f.text("dataset", SafePaths.MAX_LENGTH, true);
         List<String> concepts = f.texts("concepts", 100, 1, 64);
         for (String c : concepts) SafePaths.name(c, "field concepts");
         String initWord = f.text("init_word", 50, false);
-        Trainer.Settings settings = new Trainer.Settings(concepts, f.integer("tokens", 1, 100, 10), f.integer("epochs", 1, 10_000, 10),
-                f.integer("batch_size", 1, 256, 4), f.integer("examples_num", 0, 1_000_000, 0), f.integer("music_len", 1, 3000, 250),
-                f.number("lr", 0, true, 100, 0.1), 0, 0.5, 10, 1.0, 0.01, 0.1, 1.5, f.flag("shuffle_tokens", false),
-                initWord == null || initWord.isBlank() ? null : initWord, f.longValue("seed", 0, Long.MAX_VALUE, 0L));
+        Trainer.Settings training = Trainer.Settings.builder().concepts(concepts).tokens(f.integer("tokens", 1, 100, 10))
+                .epochs(f.integer("epochs", 1, 10_000, 10)).batchSize(f.integer("batch_size", 1, 256, 4))
+                .examplesNum(f.integer("examples_num", 0, 1_000_000, 0)).musicLen(f.integer("music_len", 1, 3000, 250))
+                .lr(f.number("lr", 0, true, 100, 0.1)).shuffleTokens(f.flag("shuffle_tokens", false))
+                .initWord(initWord == null || initWord.isBlank() ? null : initWord).seed(f.longValue("seed", 0, Long.MAX_VALUE, 0L)).build();
+        TrainJob.Evaluation eval = new TrainJob.Evaluation(f.integer("eval_every", 0, 10_000, TrainJob.EVAL_EVERY),
+                f.integer("eval_clips", 1, 64, TrainJob.EVAL_CLIPS), f.has("eval_duration") ? f.number("eval_duration", 0, true, 60, null) : null,
+                null, f.integer("patience", 0, 10_000, TrainJob.PATIENCE), evaluation.clap(), evaluation.cache());
         String name = f.has("run") ? SafePaths.name(f.text("run", 100, true), "field run") : freshName(String.join("-", concepts));
         // the fields' form first, so that a bad number is named even when the dataset is wrong too
         Path dataset = paths.existing("data", datasetName, "field dataset");
@@ -124,8 +137,9 @@ final class Api {
             throw HttpError.badRequest("field run '" + name + "': already exists; resume it, or choose another name");
         }
         Files.createDirectories(runDir);
-        Path models = paths.root("models");
-        return manager.submit("train", name, device(), h -> jobs.train(dataset, settings, models, runDir, null, h));
+        TrainJob.Settings settings = TrainJob.Settings.builder().model(jobs.model()).dataset(dataset).training(training).run(name)
+                .out(paths.root("models")).runs(paths.root("runs")).evaluation(eval).build();
+        return manager.submit("train", name, device(), h -> jobs.train(settings, name, training.epochs(), h));
     }
 
     /** The concepts joined, then the time: "8bit-synthwave-1201-2350"; -2, -3 when taken. */
@@ -155,10 +169,11 @@ final class Api {
             throw HttpError.badRequest("field epochs: run " + name + " finished " + info.epochsDone() + "/" + target
                     + " epochs; ask for more (extend)");
         }
-        if (info.dataset() == null) throw HttpError.badRequest("run '" + name + "': does not record its dataset");
-        Path dataset = Path.of(info.dataset());
-        Path models = paths.root("models");
-        return manager.submit("train", name, device(), h -> jobs.train(dataset, null, models, dir, target, h));
+        // the run's own base model, dataset, settings and evaluation; the app's device, CLAP and cache
+        TrainJob.Settings settings = TrainJob.Settings.builder().model(jobs.model().withModel(null)).resume(name).epochs(target)
+                .out(paths.root("models")).runs(paths.root("runs"))
+                .evaluation(new TrainJob.Evaluation(null, null, null, null, null, null, evaluation.cache())).build();
+        return manager.submit("train", name, device(), h -> jobs.train(settings, name, target, h));
     }
 
     static final Set<String> GENERATE_FIELDS = Set.of("concepts_files", "concepts", "template", "prompt", "count", "duration", "seed",
@@ -188,31 +203,17 @@ final class Api {
         if (prompt != null && !prompt.isBlank()) prompts.add(prompt);
         if (prompts.isEmpty()) throw HttpError.badRequest("field template: give a template with %s (and concepts) or a prompt");
         if (files.isEmpty() && !concepts.isEmpty()) throw HttpError.badRequest("field concepts_files: choose the concepts file the concepts come from");
-        if (f.has("audio_prompt")) throw HttpError.badRequest("field audio_prompt: not supported yet by this server");
-        int count = f.integer("count", 1, 16, 1);
-        double duration = f.number("duration", 0, true, 120, 5.0);
-        PipelineJobs.Sampling sampling = new PipelineJobs.Sampling(f.has("guidance") ? f.number("guidance", 0, false, 30, null) : null,
-                f.has("top_k") ? f.integer("top_k", 0, 100_000, null) : null, f.has("top_p") ? f.number("top_p", 0, true, 1, null) : null,
-                f.has("temperature") ? f.number("temperature", 0, true, 10, null) : null,
-                f.longValue("seed", 0, Long.MAX_VALUE, new java.security.SecureRandom().nextLong() & Long.MAX_VALUE));
+        Path audio = f.has("audio_prompt") ? paths.existing("data", f.text("audio_prompt", SafePaths.MAX_LENGTH, true), "field audio_prompt") : null;
+        if (audio != null && !Files.isRegularFile(audio)) throw HttpError.badRequest("field audio_prompt: must be an audio file");
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS", Locale.ROOT));
         Path out = paths.resolve("runs", "generated/" + stamp, "output");
-        Files.createDirectories(out);
-        String folder = RunFolders.relative(paths.root("runs"), out);
-        return manager.submit("generate", stamp, device(), h -> {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> r = new LinkedHashMap<>((Map<String, Object>) jobs.generate(files, prompts, count, duration, sampling, out, h));
-            List<Map<String, Object>> listed = new ArrayList<>();
-            for (Object o : (List<?>) r.get("files")) {
-                @SuppressWarnings("unchecked")
-                Map<String, Object> m = new LinkedHashMap<>((Map<String, Object>) o);
-                m.put("path", folder + "/" + m.get("file"));
-                listed.add(m);
-            }
-            r.put("files", listed);
-            h.publish("result", r);
-            return r;
-        });
+        GenerateJob.Settings settings = GenerateJob.Settings.builder().model(jobs.model()).prompts(prompts).conceptFiles(files)
+                .batch(f.integer("count", 1, 16, 1)).duration(f.number("duration", 0, true, 120, 5.0))
+                .cfg(f.has("guidance") ? f.number("guidance", 0, false, 30, null) : null)
+                .topK(f.has("top_k") ? f.integer("top_k", 0, 100_000, null) : null).topP(f.has("top_p") ? f.number("top_p", 0, true, 1, null) : null)
+                .temperature(f.has("temperature") ? f.number("temperature", 0, true, 10, null) : null)
+                .seed(f.has("seed") ? f.longValue("seed", 0, Long.MAX_VALUE, null) : null).audioPrompt(audio).out(out).build();
+        return manager.submit("generate", stamp, device(), h -> jobs.generate(settings, h));
     }
 
     Object cancel(String id) {

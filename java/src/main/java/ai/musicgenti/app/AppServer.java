@@ -1,7 +1,8 @@
 package ai.musicgenti.app;
 
 import ai.musicgenti.core.BadInputException;
-import ai.musicgenti.core.Compute;
+import ai.musicgenti.pipeline.ModelChoice;
+import ai.musicgenti.pipeline.TrainJob;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -35,8 +36,11 @@ public final class AppServer implements AutoCloseable {
     static final long HEARTBEAT_MILLIS = 15_000;
     private static final Set<String> STATIC = Set.of("index.html", "app.css", "app.js", "charts.js");
 
-    /** Where the app reads and writes, where it listens, and the model and device its jobs run on. */
-    public record Settings(Path data, Path models, Path runs, String host, int port, String token, String model, Compute compute) {
+    /**
+     * Where the app reads and writes, where it listens, the model and device its jobs run on, and the CLAP checkpoint
+     * for evaluations during training (null: the default).
+     */
+    public record Settings(Path data, Path models, Path runs, String host, int port, String token, ModelChoice model, String clap) {
         public Settings {
             Objects.requireNonNull(data);
             Objects.requireNonNull(models);
@@ -52,9 +56,9 @@ public final class AppServer implements AutoCloseable {
 
         public static final class Builder {
             private Path data = Path.of("data"), models = Path.of("models"), runs = Path.of("runs");
-            private String host = "127.0.0.1", token, model = "facebook/musicgen-small";
+            private String host = "127.0.0.1", token, clap;
             private int port = 7860;
-            private Compute compute = Compute.cpu();
+            private ModelChoice model = ModelChoice.defaults();
 
             public Builder data(Path v) { data = v; return this; }
             public Builder models(Path v) { models = v; return this; }
@@ -62,11 +66,11 @@ public final class AppServer implements AutoCloseable {
             public Builder host(String v) { host = v; return this; }
             public Builder port(int v) { port = v; return this; }
             public Builder token(String v) { token = v; return this; }
-            public Builder model(String v) { model = v; return this; }
-            public Builder compute(Compute v) { compute = v; return this; }
+            public Builder model(ModelChoice v) { model = v; return this; }
+            public Builder clap(String v) { clap = v; return this; }
 
             public Settings build() {
-                return new Settings(data, models, runs, host, port, token, model, compute);
+                return new Settings(data, models, runs, host, port, token, model, clap);
             }
         }
     }
@@ -86,7 +90,8 @@ public final class AppServer implements AutoCloseable {
         this.server = server;
         this.loopback = loopback;
         this.paths = new SafePaths(Map.of("data", settings.data(), "models", settings.models(), "runs", settings.runs()));
-        this.api = new Api(paths, manager, new PipelineJobs(settings.model(), settings.compute()), bus);
+        this.api = new Api(paths, manager, new PipelineJobs(settings.model(), paths), bus,
+                new TrainJob.Evaluation(null, null, null, null, null, settings.clap(), null));
         this.threads = Executors.newFixedThreadPool(MAX_CLIENTS + 16, r -> {
             Thread t = new Thread(r, "musicgen-ti-http");
             t.setDaemon(true);

@@ -120,7 +120,15 @@ final class RunManager implements AutoCloseable {
         } catch (BadInputException | HttpError e) {
             job.message = e.getMessage();
             end = State.FAILED;
-        } catch (Exception | OutOfMemoryError e) {
+        } catch (Exception e) {
+            // a job that stops on cancellation by throwing (generation) has written nothing: that is what was asked
+            if (job.cancelRequested) {
+                end = State.CANCELLED;
+            } else {
+                job.message = "internal error: " + e;
+                end = State.FAILED;
+            }
+        } catch (OutOfMemoryError e) {
             job.message = "internal error: " + e;
             end = State.FAILED;
         }

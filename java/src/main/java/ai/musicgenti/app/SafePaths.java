@@ -60,6 +60,11 @@ final class SafePaths {
         return p;
     }
 
+    /** {@code p} as the path under root {@code rootName} the API names it by. */
+    String relative(String rootName, Path p) {
+        return root(rootName).relativize(p.toAbsolutePath().normalize()).toString().replace('\\', '/');
+    }
+
     /** One name, no separators: a run, a dataset. */
     static String name(String value, String field) {
         if (value == null || value.isEmpty()) throw HttpError.badRequest(field + ": missing");

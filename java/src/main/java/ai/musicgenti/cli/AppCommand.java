@@ -31,13 +31,16 @@ final class AppCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on; anything but loopback needs --token (default: ${DEFAULT-VALUE}).")
     String host;
 
+    @Option(names = "--clap", description = "CLAP checkpoint for evaluations during training: hub id or local folder (default: laion/larger_clap_music).")
+    String clap;
+
     @Option(names = "--token", description = "A secret of 16+ characters every request must carry (Authorization: Bearer, or the cookie the printed address sets).")
     String token;
 
     @Override
     public Integer call() throws Exception {
         AppServer server = AppServer.start(AppServer.Settings.builder().data(data).models(models).runs(runs).host(host).port(port)
-                .token(token).model(modelOptions.model).compute(modelOptions.compute()).build());
+                .token(token).model(modelOptions.choice()).clap(clap).build());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();

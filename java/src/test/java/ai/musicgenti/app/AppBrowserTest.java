@@ -2,7 +2,7 @@ package ai.musicgenti.app;
 
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.cli.TrainCommandTest;
-import ai.musicgenti.core.Compute;
+import ai.musicgenti.pipeline.ModelChoice;
 import ai.musicgenti.golden.Golden;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
@@ -52,7 +52,7 @@ class AppBrowserTest {
         Files.createDirectories(data);
         TrainCommandTest.clips(data);
         try (AppServer server = AppServer.start(AppServer.Settings.builder().data(data).models(dir.resolve("models")).runs(dir.resolve("runs"))
-                .port(0).model(Golden.firstOfKind("musicgen_generate").dir().toString()).compute(Compute.cpu()).build())) {
+                .port(0).model(ModelChoice.defaults().withModel(Golden.firstOfKind("musicgen_generate").dir().toString())).build())) {
             AppClient client = new AppClient(server.port(), Map.of());
             String prep = AppClient.ok(client.post("/api/prepare", Map.of("clips", "clips", "dataset", "my-ds", "fragment_seconds", 0.4,
                     "val_fraction", 0.25)), 202).path("id").asText();

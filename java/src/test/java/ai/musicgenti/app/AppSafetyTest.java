@@ -1,7 +1,6 @@
 package ai.musicgenti.app;
 
 import ai.musicgenti.core.BadInputException;
-import ai.musicgenti.core.Compute;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +28,7 @@ class AppSafetyTest {
             new String[]{"POST", "/api/runs/r/stop"}, new String[]{"POST", "/api/runs/r/resume"}, new String[]{"POST", "/api/jobs/j1/cancel"});
 
     private static AppServer.Settings.Builder settings(Path dir) {
-        return AppServer.Settings.builder().data(dir.resolve("data")).models(dir.resolve("models")).runs(dir.resolve("runs")).port(0).compute(Compute.cpu());
+        return AppServer.Settings.builder().data(dir.resolve("data")).models(dir.resolve("models")).runs(dir.resolve("runs")).port(0);
     }
 
     @Test

@@ -263,8 +263,6 @@ function connect() {
         loadDatasets();
         if (j.id === state.prepareJob) {
           say($('prepare-progress'), `prepare ${j.name}: ${j.state}${j.message ? ' — ' + j.message : ''}`, j.state === 'failed');
-          const skipped = (j.result && j.result.skipped) || [];
-          $('prepare-skipped').replaceChildren(...skipped.map(s => h('li', {}, `skipped ${s.file}: ${s.reason}`)));
         }
       }
       if (j.kind === 'generate' && j.id === state.genJob) {
@@ -277,7 +275,18 @@ function connect() {
   es.addEventListener('progress', e => {
     const d = JSON.parse(e.data);
     if (d.job === state.genJob) say($('gen-progress'), `generating: step ${d.done}/${d.total}`);
-    if (d.job === state.prepareJob) say($('prepare-progress'), `prepare ${d.name}: ${d.done} ${d.unit} — ${d.message || ''}`);
+    if (d.job === state.prepareJob) say($('prepare-progress'), `prepare ${d.name}: ${d.concept}, ${d.done}/${d.total} clips, ${d.new_fragments} new fragments`);
+  });
+  es.addEventListener('prepared', e => {
+    const d = JSON.parse(e.data);
+    if (d.job === state.prepareJob) $('prepare-skipped').replaceChildren(...d.skipped.map(s => h('li', {}, `skipped ${s.file}: ${s.reason}`)),
+      ...d.warnings.map(w => h('li', {}, 'warning: ' + w)));
+  });
+  es.addEventListener('stage', e => {
+    const d = JSON.parse(e.data);
+    if (d.job === state.genJob) say($('gen-progress'), d.detail);
+    if (d.job === state.prepareJob) say($('prepare-progress'), d.detail);
+    if (d.run && d.run === state.live && d.stage === 'evaluate') say($('train-status'), `run ${d.run}: ${d.detail}`);
   });
   es.addEventListener('dropped', () => { if (state.live) selectLive(state.live); });
   es.onerror = () => say($('status'), 'disconnected; reconnecting…', true);
