@@ -19,27 +19,19 @@ import java.util.concurrent.atomic.AtomicLong;
 final class RunManager implements AutoCloseable {
     enum State { QUEUED, RUNNING, DONE, FAILED, CANCELLED }
 
-    /** The work of a job; it reads {@link Handle#cancelled()} or registers {@link Handle#onCancel} to stop early. */
+    /** The work of a job; it registers {@link Handle#onCancel} to stop early. */
     @FunctionalInterface
     interface Work {
         /** The job's result, shown to clients as JSON. */
         Object run(Handle handle) throws Exception;
     }
 
-    /** What a running job sees: its id, cancellation, and the bus to publish its progress on. */
+    /** What a running job sees: its cancellation, and the bus to publish its progress on. */
     final class Handle {
         private final Job job;
 
         private Handle(Job job) {
             this.job = job;
-        }
-
-        String id() {
-            return job.id;
-        }
-
-        boolean cancelled() {
-            return job.cancelRequested;
         }
 
         /** Called once when a cancel arrives while the job runs (say: ask the trainer to stop after its step). */
