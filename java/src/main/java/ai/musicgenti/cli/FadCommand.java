@@ -8,7 +8,7 @@ import ai.musicgenti.eval.AudioEmbedder;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.EncodecEmbedder;
-import ai.musicgenti.eval.Frechet;
+import ai.musicgenti.metrics.Frechet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

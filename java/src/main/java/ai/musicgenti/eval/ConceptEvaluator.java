@@ -1,5 +1,7 @@
 package ai.musicgenti.eval;
 
+import ai.musicgenti.metrics.Frechet;
+import ai.musicgenti.metrics.NearestNeighbours;
 import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.generation.MusicGeneration;
 import ai.musicgenti.audio.Wav;

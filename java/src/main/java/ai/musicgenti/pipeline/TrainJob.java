@@ -8,7 +8,7 @@ import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.ConceptEvaluator;
-import ai.musicgenti.eval.NearestNeighbours;
+import ai.musicgenti.metrics.NearestNeighbours;
 import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.models.MusicGen;

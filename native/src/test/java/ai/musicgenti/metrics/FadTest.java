@@ -1,5 +1,7 @@
-package ai.musicgenti.eval;
+package ai.musicgenti.metrics;
 
+import ai.musicgenti.metrics.Frechet;
+import ai.musicgenti.metrics.SymmetricEigen;
 import ai.musicgenti.core.BadInputException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
