@@ -26,6 +26,12 @@ public enum ClapWindows {
      */
     SINGLE;
 
+    /** The {@code --windows} help of every command that embeds with CLAP. */
+    public static final String OPTION_HELP = "CLAP windowing: fadtk (10 s windows every 1 s, as microsoft/fadtk, comparable with published"
+            + " FADs) or single (consecutive 10 s windows, a 5 s clip is one repeat-padded window) (default: ${DEFAULT-VALUE}).";
+    /** The default of every command: the windowing that published FADs on CLAP use. */
+    public static final String DEFAULT = "fadtk";
+
     /** The name on the command line and in cache keys and reports. */
     public String id() {
         return name().toLowerCase(Locale.ROOT);
