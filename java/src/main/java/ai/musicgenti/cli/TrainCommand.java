@@ -153,6 +153,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (windows != null) ClapWindows.parse(windows); // a bad value fails at once, not after the model is loaded
         if (resume != null) {
             fillFromRun();
         } else if (dataset == null) {
@@ -173,10 +174,11 @@ final class TrainCommand implements Callable<Integer> {
                     : Trainer.start(base, data, templates, new Trainer.Settings(chosen, tokens, epochs != null ? epochs : 10, batchSize,
                     examplesNum, musicLen, lr, lrStepEpochs, lrGamma, gradAmplify, entropyAlpha, orthoAlpha, crAlpha, crMargin,
                     shuffleTokens, initWord, seed), outputs);
-            System.err.printf(Locale.ROOT, "run %s: %s on %s, concepts %s x %d tokens, %d train / %d valid fragments%n", name,
-                    modelOptions.model, modelOptions.compute(), trainer.settings().concepts(), trainer.settings().tokens(),
-                    data.train().size(), data.valid().size());
+            // the evaluation settings first: one refused (e.g. --windows on resume) is the only line printed
             try (ClapEmbedder embedder = evaluation(trainer, folder, tokenizer, model, data.name(), templates.valid(), outputs)) {
+                System.err.printf(Locale.ROOT, "run %s: %s on %s, concepts %s x %d tokens, %d train / %d valid fragments%n", name,
+                        modelOptions.model, modelOptions.compute(), trainer.settings().concepts(), trainer.settings().tokens(),
+                        data.train().size(), data.valid().size());
                 runStoppable(trainer);
             }
             System.out.println(outputs.conceptsFile());
