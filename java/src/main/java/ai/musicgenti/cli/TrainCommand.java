@@ -133,8 +133,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--clap", description = "CLAP checkpoint for --eval-every: hub id or local folder (default: laion/larger_clap_music; with --resume: the run's own).")
     String clap;
 
-    @Option(names = "--windows", description = "CLAP windowing of --eval-every: fadtk (10 s windows every 1 s, as microsoft/fadtk, comparable"
-            + " with published FADs) or single (consecutive 10 s windows) (default: fadtk; with --resume: the run's own, which cannot change).")
+    @Option(names = "--windows", description = ClapWindows.CHOICES + ", for --eval-every (default: " + ClapWindows.DEFAULT
+            + "; with --resume: the run's own, which cannot change).")
     String windows;
 
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")

@@ -66,8 +66,13 @@ public final class ConceptEvaluator {
         }
     }
 
-    /** One system's metrics for one concept; NaN where a metric could not be computed (then see {@code warnings}). */
-    /** @param fadInf FAD∞ with its fit, or null when not asked for or not computable */
+    /**
+     * One system's metrics for one concept; NaN where a metric could not be computed (then see {@code warnings}).
+     *
+     * @param clips   clips scored (kNCC, kNCO and the CLAP score count these)
+     * @param windows their CLAP windows (FAD's rows)
+     * @param fadInf  FAD∞ with its fit, or null when not asked for or not computable
+     */
     public record SystemResult(int clips, int windows, double fad, Frechet.FadInf fadInf, double fadBackground, double kncc, double knco,
                                int k, double clapScore, List<String> warnings) {
     }
@@ -179,8 +184,9 @@ public final class ConceptEvaluator {
     }
 
     /**
-     * @param genClips    each of the system's clips as its CLAP windows
-     * @param train valid one embedding per reference fragment ({@link ClapEmbedder#clipEmbedding})
+     * @param genClips each of the system's clips as its CLAP windows
+     * @param train    one embedding per training fragment ({@link ClapEmbedder#clipEmbedding})
+     * @param valid    one embedding per validation fragment
      */
     private SystemResult score(String concept, String system, List<float[][]> genClips, double clipSeconds, Frechet.Reference ref,
                                Frechet.Stats refStats, float[][] train, float[][] valid, float[] text) {
