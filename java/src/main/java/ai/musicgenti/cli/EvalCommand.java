@@ -10,7 +10,6 @@ import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.ConceptEvaluator;
 import ai.musicgenti.eval.Frechet;
 import ai.musicgenti.generate.Generator;
-import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.text.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
@@ -50,6 +49,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
     String clap;
 
+    @Option(names = "--windows", defaultValue = ClapWindows.DEFAULT, description = ClapWindows.OPTION_HELP)
+    String windows;
+
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
     Path cache;
 
@@ -82,7 +84,7 @@ final class EvalCommand implements Callable<Integer> {
             + " (default: the dataset's metadata_concepts.json when it has one; none = no CLAP score).")
     String descriptions;
 
-    @Option(names = "--inf", description = "Also compute FAD-inf (fadtk's extrapolation in 1/N), steadier than FAD for a few dozen clips.")
+    @Option(names = "--inf", description = "Also compute FAD-inf as fad --inf does (fadtk's score_inf: a line in 1/N, its intercept), with its slope and R2.")
     boolean inf;
 
     @Override
@@ -93,6 +95,7 @@ final class EvalCommand implements Callable<Integer> {
         for (Path o : other) {
             if (!Files.isDirectory(o)) throw new BadInputException("--other " + o + ": not a folder of <concept>/ folders of clips");
         }
+        ClapWindows clapWindows = ClapWindows.parse(windows);
         List<String> templates = TrainCommand.templates(templateFile, "--template-file", "valid.txt");
         PreparedDataset data = PreparedDataset.open(dataset);
         Path folderPath = modelOptions.folder();
@@ -118,19 +121,18 @@ final class EvalCommand implements Callable<Integer> {
             Path outDir = out != null ? out : Path.of("runs", stem, "eval");
             Compute compute = modelOptions.compute();
             MusicGen model = MusicGen.load(folder, compute);
-            try (ClapEmbedder embedder = ClapEmbedder.open(clap, ClapWindows.SINGLE, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar())) {
+            try (ClapEmbedder embedder = ClapEmbedder.open(clap, clapWindows, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar())) {
                 Frechet.Stats bg = background == null ? null : ConceptEvaluator.background(background, embedder, clap, System.err);
                 ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, data, templates, settings, bg, described, System.err)
                         .onGenerationSteps(steps -> new StepProgress(System.err, steps));
                 System.err.printf(Locale.ROOT, "eval %s on %s: %d concept(s) x %d clip(s) of %.1f s, seed %d; %s%n", stem, compute,
-                        concepts.tokenCounts().size(), perConcept, seconds, seed, ConceptEvaluator.WINDOWING);
+                        concepts.tokenCounts().size(), perConcept, seconds, seed, embedder.describeRows());
                 List<ConceptEvaluator.ConceptResult> results = evaluator.evaluate(concepts, outDir, others);
                 Map<String, Object> header = new LinkedHashMap<>();
                 // absolute, so the record holds from any working directory
                 header.put("concepts_files", conceptFiles.stream().map(EvalCommand::absolute).toList());
                 header.put("dataset", absolute(dataset));
                 header.put("model", modelOptions.id());
-                header.put("clap", HubClient.canonicalId(clap));
                 header.put("per_concept", perConcept);
                 header.put("duration", seconds);
                 header.put("seed", seed);
@@ -141,7 +143,7 @@ final class EvalCommand implements Callable<Integer> {
                 if (background != null) header.put("background", absolute(background));
                 header.put("other", others.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> absolute(e.getValue()),
                         (a, b) -> a, LinkedHashMap::new)));
-                ConceptEvaluator.write(outDir, results, header);
+                evaluator.write(outDir, results, header);
                 System.out.println(outDir.resolve("eval.json"));
                 System.out.println(outDir.resolve("eval.md"));
             }

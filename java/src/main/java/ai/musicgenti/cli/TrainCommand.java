@@ -133,6 +133,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--clap", description = "CLAP checkpoint for --eval-every: hub id or local folder (default: laion/larger_clap_music; with --resume: the run's own).")
     String clap;
 
+    @Option(names = "--windows", description = ClapWindows.CHOICES + ", for --eval-every (default: " + ClapWindows.DEFAULT
+            + "; with --resume: the run's own, which cannot change).")
+    String windows;
+
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
     Path cache;
 
@@ -149,6 +153,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (windows != null) ClapWindows.parse(windows); // a bad value fails at once, not after the model is loaded
         if (resume != null) {
             fillFromRun();
         } else if (dataset == null) {
@@ -169,10 +174,11 @@ final class TrainCommand implements Callable<Integer> {
                     : Trainer.start(base, data, templates, new Trainer.Settings(chosen, tokens, epochs != null ? epochs : 10, batchSize,
                     examplesNum, musicLen, lr, lrStepEpochs, lrGamma, gradAmplify, entropyAlpha, orthoAlpha, crAlpha, crMargin,
                     shuffleTokens, initWord, seed), outputs);
-            System.err.printf(Locale.ROOT, "run %s: %s on %s, concepts %s x %d tokens, %d train / %d valid fragments%n", name,
-                    modelOptions.model, modelOptions.compute(), trainer.settings().concepts(), trainer.settings().tokens(),
-                    data.train().size(), data.valid().size());
+            // the evaluation settings first: one refused (e.g. --windows on resume) is the only line printed
             try (ClapEmbedder embedder = evaluation(trainer, folder, tokenizer, model, data.name(), templates.valid(), outputs)) {
+                System.err.printf(Locale.ROOT, "run %s: %s on %s, concepts %s x %d tokens, %d train / %d valid fragments%n", name,
+                        modelOptions.model, modelOptions.compute(), trainer.settings().concepts(), trainer.settings().tokens(),
+                        data.train().size(), data.valid().size());
                 runStoppable(trainer);
             }
             System.out.println(outputs.conceptsFile());
@@ -241,11 +247,12 @@ final class TrainCommand implements Callable<Integer> {
         String described = descriptions != null ? descriptions : stored.get("descriptions");
         int stop = patience != null ? patience : Integer.parseInt(stored.getOrDefault("patience", "0"));
         String clapId = HubClient.canonicalId(clap != null ? clap : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP));
+        ClapWindows clapWindows = evalWindows(stored);
         long seed = trainer.settings().seed();
         ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
                 Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
         Map<String, String> texts = ConceptDescriptions.choose(described, "--descriptions", prepared);
-        ClapEmbedder embedder = ClapEmbedder.open(clapId, ClapWindows.SINGLE, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
+        ClapEmbedder embedder = ClapEmbedder.open(clapId, clapWindows, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
         ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null,
                 texts, System.err)
                         .onGenerationSteps(steps -> new StepProgress(System.err, steps));
@@ -255,6 +262,11 @@ final class TrainCommand implements Callable<Integer> {
         config.put("duration", Double.toString(seconds));
         config.put("patience", Integer.toString(stop));
         config.put("clap", clapId);
+        config.put("windows", clapWindows.id());
+        // with the evaluation settings in every metrics line: which weights the FADs come from
+        ClapEmbedder.Checkpoint checkpoint = embedder.checkpoint();
+        if (checkpoint.weightsSha256() != null) config.put("clap_weights_sha256", checkpoint.weightsSha256());
+        if (checkpoint.revision() != null) config.put("clap_revision", checkpoint.revision());
         if (described != null) config.put("descriptions", described.equals(ConceptDescriptions.NONE) ? described : Path.of(described).toAbsolutePath().toString());
         trainer.evaluateWith(new Trainer.EvalSettings(every, stop, config, (concepts, epochsDone) -> {
             Path dir = outputs.runDir().resolve("eval").resolve(String.format(Locale.ROOT, "epoch-%03d", epochsDone));
@@ -263,11 +275,10 @@ final class TrainCommand implements Callable<Integer> {
             Map<String, Object> header = new LinkedHashMap<>();
             header.put("dataset", datasetName);
             header.put("epoch", epochsDone);
-            header.put("clap", clapId);
             header.put("per_concept", clips);
             header.put("duration", seconds);
             header.put("seed", seed);
-            ConceptEvaluator.write(dir, results, header);
+            evaluator.write(dir, results, header);
             Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
             for (ConceptEvaluator.ConceptResult r : results) {
                 ConceptEvaluator.SystemResult s = r.systems().get("musicgen-ti");
@@ -281,6 +292,21 @@ final class TrainCommand implements Callable<Integer> {
             return metrics;
         }));
         return embedder;
+    }
+
+    /**
+     * --windows, else the resumed run's, else fadtk. A run keeps its windowing: its best FADs were measured with it,
+     * and FADs of the other windowing are not comparable with them. Runs saved before the option measured with single.
+     */
+    private ClapWindows evalWindows(Map<String, String> stored) {
+        String own = stored.isEmpty() ? null : stored.getOrDefault("windows", ClapWindows.SINGLE.id());
+        if (windows == null) return ClapWindows.parse(own != null ? own : ClapWindows.DEFAULT);
+        ClapWindows given = ClapWindows.parse(windows);
+        if (own != null && !given.id().equals(own)) {
+            throw new BadInputException("--windows " + windows + ": the run measured its best FADs with " + own + " windows, which the other"
+                    + " windowing cannot be compared with; drop --windows, or start a new run with --run NAME");
+        }
+        return given;
     }
 
     /** Ctrl-C asks the trainer to stop after its current step and waits until it has saved. */
