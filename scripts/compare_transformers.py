@@ -4,6 +4,7 @@
   make-model DIR             a random musicgen-small-shaped MusicgenForConditionalGeneration, saved with
                              save_pretrained, plus the golden folder's T5 tokenizer files
   bench DIR OUT.json         decode ms/step with guidance, one textual-inversion step, EnCodec encode speed
+  profile DIR OUT_DIR        torch.profiler per-op tables of the same three parts (peer-decode/train/encode.txt)
   generate DIR PROMPT S WAV  what a user runs: load, tokenize, generate S seconds with guidance, write a WAV
   rss CMD...                 runs CMD and prints its wall time and peak resident memory as JSON on the last line
   clip WAV SECONDS           a 44.1 kHz stereo test clip (a modulated tone with noise) for prepare
@@ -49,78 +50,104 @@ def make_model(out):
             shutil.copy(src, os.path.join(out, name))
 
 
-def bench(folder, out_json, steps=50, window=250, tokens=10, text_tokens=12, clip_seconds=10.0):
-    import torch
-    from transformers import MusicgenForConditionalGeneration
+class Parts:
+    """The three measured parts, built once: a guided decode of n steps, one textual-inversion step, one encode."""
 
-    torch.manual_seed(0)
-    model = MusicgenForConditionalGeneration.from_pretrained(folder).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    result = {"threads": torch.get_num_threads(), "torch": torch.__version__}
-    import transformers
-    result["transformers"] = transformers.__version__
-    ids = torch.randint(2, model.config.text_encoder.vocab_size, (1, text_tokens))
-    mask = torch.ones_like(ids)
+    def __init__(self, folder, tokens=10, text_tokens=12, window=250, clip_seconds=10.0):
+        import torch
+        from transformers import MusicgenForConditionalGeneration
 
-    # decode: the difference between two generate() lengths leaves per-step time only (no T5, no warm-up, no decode)
-    def gen(n):
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=n, do_sample=True, top_k=250, guidance_scale=3.0)
-        return time.perf_counter() - t0
+        torch.manual_seed(0)
+        self.torch = torch
+        self.model = model = MusicgenForConditionalGeneration.from_pretrained(folder).eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        self.ids = torch.randint(2, model.config.text_encoder.vocab_size, (1, text_tokens))
+        self.mask = torch.ones_like(self.ids)
+        # the textual-inversion step: learned rows spliced into T5's input embeddings, teacher-forced codebook CE over
+        # a delayed window, backward into the rows only, Adam
+        k, vocab = model.config.decoder.num_codebooks, model.config.decoder.vocab_size
+        self.k, self.vocab, self.window, self.text_tokens, self.tokens = k, vocab, window, text_tokens, tokens
+        self.learned = torch.nn.Parameter(torch.randn(tokens, model.config.text_encoder.d_model) * 0.01)
+        self.opt = torch.optim.Adam([self.learned], lr=0.1)
+        self.prompt = torch.randint(2, model.config.text_encoder.vocab_size, (1, text_tokens + tokens))
+        self.pmask = torch.ones_like(self.prompt)
+        self.codes = torch.randint(0, vocab, (1, k, window))
+        self.delayed = torch.full((1, k, window + 1), vocab, dtype=torch.long)  # special token at 0 and in the delay
+        for q in range(k):
+            self.delayed[0, q, 1 + q:window + 1] = self.codes[0, q, :window - q]
+        self.clip_seconds = clip_seconds
+        self.clip = torch.randn(1, 1, int(clip_seconds * model.config.audio_encoder.sampling_rate)) * 0.1
 
-    gen(8)
-    short, long_ = min(gen(8) for _ in range(2)), min(gen(8 + steps) for _ in range(2))
-    result["decode_ms_per_step"] = 1000 * (long_ - short) / steps
+    def decode(self, n):
+        with self.torch.no_grad():
+            self.model.generate(input_ids=self.ids, attention_mask=self.mask, max_new_tokens=n, do_sample=True,
+                                top_k=250, guidance_scale=3.0)
 
-    # one textual-inversion step: learned rows spliced into T5's input embeddings, teacher-forced codebook CE over a
-    # delayed window, backward into the rows only, Adam
-    k, vocab = model.config.decoder.num_codebooks, model.config.decoder.vocab_size
-    learned = torch.nn.Parameter(torch.randn(tokens, model.config.text_encoder.d_model) * 0.01)
-    opt = torch.optim.Adam([learned], lr=0.1)
-    prompt = torch.randint(2, model.config.text_encoder.vocab_size, (1, text_tokens + tokens))
-    pmask = torch.ones_like(prompt)
-    codes = torch.randint(0, vocab, (1, k, window))
-    delayed = torch.full((1, k, window + 1), vocab, dtype=torch.long)  # special token at position 0 and in the delay
-    for q in range(k):
-        delayed[0, q, 1 + q:window + 1] = codes[0, q, :window - q]
-
-    def ti_step():
-        emb = model.text_encoder.get_input_embeddings()(prompt)
-        emb = torch.cat([emb[:, :text_tokens // 2], learned.unsqueeze(0), emb[:, text_tokens // 2 + tokens:]], dim=1)
-        enc = model.text_encoder(inputs_embeds=emb, attention_mask=pmask).last_hidden_state
+    def ti_step(self):
+        model, t = self.model, self.text_tokens
+        emb = model.text_encoder.get_input_embeddings()(self.prompt)
+        emb = self.torch.cat([emb[:, :t // 2], self.learned.unsqueeze(0), emb[:, t // 2 + self.tokens:]], dim=1)
+        enc = model.text_encoder(inputs_embeds=emb, attention_mask=self.pmask).last_hidden_state
         states = model.enc_to_dec_proj(enc)
-        logits = model.decoder(input_ids=delayed.reshape(k, window + 1), encoder_hidden_states=states,
-                               encoder_attention_mask=pmask).logits.reshape(1, k, window + 1, vocab)
-        loss = torch.nn.functional.cross_entropy(logits[0, :, :window].reshape(-1, vocab), codes.reshape(-1))
-        opt.zero_grad()
+        logits = model.decoder(input_ids=self.delayed.reshape(self.k, self.window + 1), encoder_hidden_states=states,
+                               encoder_attention_mask=self.pmask).logits.reshape(1, self.k, self.window + 1, self.vocab)
+        loss = self.torch.nn.functional.cross_entropy(logits[0, :, :self.window].reshape(-1, self.vocab),
+                                                      self.codes.reshape(-1))
+        self.opt.zero_grad()
         loss.backward()
-        opt.step()
+        self.opt.step()
         return loss.item()
 
-    ti_step()
-    times = []
-    for _ in range(2):
-        t0 = time.perf_counter()
-        ti_step()
-        times.append(time.perf_counter() - t0)
-    result["train_s_per_step"] = min(times)
+    def encode(self):
+        with self.torch.no_grad():
+            self.model.audio_encoder.encode(self.clip)
 
-    # EnCodec encode of a 10 s clip to codes
-    rate = model.config.audio_encoder.sampling_rate
-    clip = torch.randn(1, 1, int(clip_seconds * rate)) * 0.1
-    with torch.no_grad():
-        model.audio_encoder.encode(clip)
-        times = []
-        for _ in range(2):
-            t0 = time.perf_counter()
-            model.audio_encoder.encode(clip)
-            times.append(time.perf_counter() - t0)
-    result["encode_x_realtime"] = clip_seconds / min(times)
+
+def timed(f, *args):
+    t0 = time.perf_counter()
+    f(*args)
+    return time.perf_counter() - t0
+
+
+def bench(folder, out_json, steps=50):
+    import torch
+    import transformers
+
+    parts = Parts(folder)
+    result = {"threads": torch.get_num_threads(), "torch": torch.__version__, "transformers": transformers.__version__}
+    # the difference between two generate() lengths leaves per-step time only (no T5, no warm-up, no audio decode)
+    parts.decode(8)
+    short = min(timed(parts.decode, 8) for _ in range(2))
+    long_ = min(timed(parts.decode, 8 + steps) for _ in range(2))
+    result["decode_ms_per_step"] = 1000 * (long_ - short) / steps
+    parts.ti_step()
+    result["train_s_per_step"] = min(timed(parts.ti_step) for _ in range(2))
+    parts.encode()
+    result["encode_x_realtime"] = parts.clip_seconds / min(timed(parts.encode) for _ in range(2))
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     with open(out_json, "w") as f:
         json.dump(result, f, indent=1)
+
+
+def profile(folder, out_dir, steps=20):
+    """torch.profiler's per-op table (self CPU time, calls) of a decode step, a training step and an encode."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+
+    parts = Parts(folder)
+    os.makedirs(out_dir, exist_ok=True)
+    runs = {"decode": (lambda: parts.decode(8 + steps), lambda: parts.decode(8), steps),
+            "train": (parts.ti_step, None, 1), "encode": (parts.encode, None, 1)}
+    for name, (run, base, per) in runs.items():
+        run()  # warm-up outside the trace
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            run()
+        events = prof.key_averages()
+        with open(os.path.join(out_dir, f"peer-{name}.txt"), "w") as f:
+            note = f" (a generate() of 8 + {steps} tokens; divide by {steps} for one step, roughly)" if per > 1 else ""
+            f.write(f"peer {name}: torch.profiler, self CPU time per op{note}\n")
+            f.write(f"native op calls: {sum(e.count for e in events if e.key.startswith('aten::'))} aten calls\n")
+            f.write(events.table(sort_by="self_cpu_time_total", row_limit=25) + "\n")
 
 
 def generate(folder, prompt, seconds, wav):
@@ -192,6 +219,8 @@ if __name__ == "__main__":
         make_model(*args)
     elif verb == "bench":
         bench(*args)
+    elif verb == "profile":
+        profile(*args)
     elif verb == "generate":
         generate(args[0], args[1], float(args[2]), args[3])
     elif verb == "rss":

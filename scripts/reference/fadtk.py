@@ -1,10 +1,13 @@
-"""fadtk's CLAP windowing and FAD-inf, re-implemented with numpy alone, as independent test values.
+"""fadtk's CLAP windowing, FAD-inf and per-song FAD, re-implemented with numpy (and scipy), as independent test values.
 
-microsoft/fadtk (fadtk/model_loader.py CLAPLaionModel, fadtk/fad.py score_inf and calc_frechet_distance) needs torch,
-laion_clap and scipy; the steps checked here need none of them, so this script follows those steps with numpy only:
+microsoft/fadtk (fadtk/model_loader.py CLAPLaionModel, fadtk/fad.py score_inf, score_individual and
+calc_frechet_distance) needs torch and laion_clap; the steps checked here need neither, so this script follows those
+steps with numpy, and scipy.linalg.sqrtm for fadtk's cross-check of the matrix square root:
 
-    python3 -m venv /tmp/np && PIP_INDEX_URL=file:///opt/pypi/simple /tmp/np/bin/pip install numpy
+    python3 -m venv /tmp/np && /tmp/np/bin/pip install numpy scipy     # the local wheel index
     /tmp/np/bin/python scripts/reference/fadtk.py java/src/test/resources/reference/fadtk native/src/test/resources/reference/fadtk
+
+The committed outputs were made with numpy 2.4.6 and scipy 1.17.1 (each file's made_by says so too).
 
 It writes:
   <java dir>/windows.json    per clip length: fadtk's windows (start, samples before the zero padding, sum of the
@@ -12,6 +15,11 @@ It writes:
   <native dir>/fad_inf.json  per case: the subset sizes, each subset's FAD against the reference, slope, intercept
                              (FAD-inf) and R2 as fadtk computes them; for FadTest
   <native dir>/fad_inf.f32   the embeddings those use, little-endian float32 (reference rows, then each case's rows)
+  <java dir>/per_song.json   per-song FAD in fadtk windowing: per song its clip length, its window count (fadtk's
+                             windows of a clip that long), and its FAD against the reference statistics or why it has
+                             none (one window: no covariance); the songs ranked by |FAD| as score_individual sorts them
+  <java dir>/per_song.f32    the embeddings those use, float16 values as fadtk caches them, stored as little-endian
+                             float32 (reference rows, then each song's rows); for PerSongFadTest
 
 fadtk draws its subsets with np.random.choice; to make the draws reproducible in Java, subset row k is taken as
 lcg(k) mod N with the 64-bit LCG below (k counting across all sizes of a case). Only the source of the draws differs.
@@ -23,6 +31,8 @@ import os
 import sys
 
 import numpy as np
+import scipy
+import scipy.linalg
 
 java_out, native_out = sys.argv[1], sys.argv[2]
 os.makedirs(java_out, exist_ok=True)
@@ -58,8 +68,9 @@ for n in [1, SR // 2, SR, 5 * SR, 5 * SR + SR // 2, 10 * SR, 12 * SR + 14400]:
         {"start": s, "valid": v, "length": len(w), "sum": float(np.sum(w.astype(np.float64)))} for s, v, w in wins]})
 cases = np.array([-2.0, -1.0, -0.99999, -1 / 32768, 0.0, 1 / 32768, 0.25, 0.5, 0.999, 1.0, 1.5], dtype=np.float32)
 round_trip = {"in": [float(v) for v in cases], "out": [float(v) for v in int16_round_trip(cases.astype(np.float64))]}
+MADE_BY = f"scripts/reference/fadtk.py, numpy {np.__version__}, scipy {scipy.__version__}"
 with open(os.path.join(java_out, "windows.json"), "w") as f:
-    json.dump({"made_by": f"scripts/reference/fadtk.py, numpy {np.__version__}", "sample_rate": SR, "window": CHUNK,
+    json.dump({"made_by": MADE_BY, "sample_rate": SR, "window": CHUNK,
                "hop": HOP, "clips": clips, "round_trip": round_trip}, f, indent=1)
 
 
@@ -109,6 +120,40 @@ for name, rows in [("fewer_rows_than_500", 120), ("more_rows_than_500", 800)]:
                       "slope": float(slope), "intercept": float(intercept), "r2": float(r2)})
 np.concatenate(blobs).astype("<f4").tofile(os.path.join(native_out, "fad_inf.f32"))
 with open(os.path.join(native_out, "fad_inf.json"), "w") as f:
-    json.dump({"made_by": f"scripts/reference/fadtk.py, numpy {np.__version__}", "dim": dim, "reference_rows": len(ref),
+    json.dump({"made_by": MADE_BY, "dim": dim, "reference_rows": len(ref),
                "steps": 25, "min_n": 500, "lcg": {"a": 6364136223846793005, "c": 1442695040888963407, "modulus": "2^64"},
                "cases": out_cases}, f, indent=1)
+
+
+# per-song FAD (score_individual): each song's windows against the reference statistics. The embeddings are random,
+# one row per fadtk window of a clip of the given length (one song drawn around another mean).
+song_dim = 8
+song_ref = rng.normal(0.0, 1.0, (200, song_dim)).astype(np.float16)
+mu_song_ref, cov_song_ref = stats(song_ref)
+song_blobs = [song_ref]
+songs = []
+scored = []
+for name, samples, shift in [("half-second", SR // 2, 0.0), ("just-over-1s", SR + 1, 0.0), ("five-s", 5 * SR, 0.0),
+                             ("shifted-12s", 12 * SR + 14400, 0.8), ("thirty-s", 30 * SR, 0.0)]:
+    windows = len(fadtk_windows(test_signal(samples)))
+    e = rng.normal(shift, 1.0, (windows, song_dim)).astype(np.float16)
+    song_blobs.append(e)
+    entry = {"name": name, "samples": samples, "windows": windows}
+    if windows < 2:
+        # np.cov of one row is NaN; fadtk's score_individual logs the error and leaves the song out
+        entry["fad"] = None
+    else:
+        mu, cov = stats(e)
+        fad = frechet(mu_song_ref, cov_song_ref, mu, cov)
+        # fadtk's own cross-check of its eigenvalue square root against scipy's sqrtm
+        root = scipy.linalg.sqrtm(cov_song_ref.dot(cov))
+        diff = mu_song_ref - mu
+        fad_sqrtm = float(np.real(diff.dot(diff) + np.trace(cov_song_ref) + np.trace(cov) - 2 * np.trace(root)))
+        assert abs(fad - fad_sqrtm) < 1e-6 * max(1.0, abs(fad)), (name, fad, fad_sqrtm)
+        entry["fad"] = fad
+        scored.append((abs(fad), name))
+    songs.append(entry)
+np.concatenate(song_blobs).astype("<f4").tofile(os.path.join(java_out, "per_song.f32"))
+with open(os.path.join(java_out, "per_song.json"), "w") as f:
+    json.dump({"made_by": MADE_BY, "dim": song_dim, "reference_rows": len(song_ref), "sample_rate": SR, "window": CHUNK,
+               "songs": songs, "ranked": [n for _, n in sorted(scored)]}, f, indent=1)

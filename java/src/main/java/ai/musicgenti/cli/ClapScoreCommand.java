@@ -19,11 +19,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 /** The CLAP text–audio score of a folder of audio against one or more texts. */
 @Command(name = "clap-score", mixinStandardHelpOptions = true,
-        description = "CLAP text-audio score: the mean cosine between each --text and the CLAP embeddings of a folder of audio (10 s windows).")
+        description = "CLAP text-audio score: the mean cosine between each --text and the CLAP embedding of each file of a folder of audio"
+                + " (the mean of its 10 s windows, as eval scores clips).")
 final class ClapScoreCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "A folder of audio files.")
     Path audio;
@@ -37,6 +37,9 @@ final class ClapScoreCommand implements Callable<Integer> {
     @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
     String clap;
 
+    @Option(names = "--windows", defaultValue = ClapWindows.DEFAULT, description = ClapWindows.OPTION_HELP)
+    String windows;
+
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
     Path cache;
 
@@ -47,17 +50,22 @@ final class ClapScoreCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (texts.stream().anyMatch(String::isBlank)) throw new BadInputException("--text: give a non-empty description");
         if (!Files.isDirectory(audio)) throw new BadInputException(audio + ": not a folder of audio files; check the path");
+        ClapWindows clapWindows = ClapWindows.parse(windows);
         CpuThreads.configure(0);
-        try (ClapEmbedder embedder = ClapEmbedder.open(clap, ClapWindows.SINGLE, Compute.choose(device, "f32"), cache, new ProgressBar())) {
+        try (ClapEmbedder embedder = ClapEmbedder.open(clap, clapWindows, Compute.choose(device, "f32"), cache, new ProgressBar())) {
             float[][] textRows = embedder.embedTexts(texts);
             Map<String, float[][]> files = FadCommand.embed(embedder, audio);
+            // one embedding per file, as eval's CLAP score takes one per clip: overlapping windows are not separate clips
+            Map<String, float[]> perClip = new LinkedHashMap<>();
+            files.forEach((name, rows) -> perClip.put(name, ClapEmbedder.clipEmbedding(rows)));
+            float[][] clips = perClip.values().toArray(float[][]::new);
+            int windowCount = files.values().stream().mapToInt(rows -> rows.length).sum();
             for (int t = 0; t < texts.size(); t++) {
                 float[] text = textRows[t];
                 Map<String, Double> perSong = new LinkedHashMap<>();
-                files.forEach((name, rows) -> perSong.put(name, ClapEmbedder.score(text, rows)));
-                float[][] all = files.values().stream().flatMap(Stream::of).toArray(float[][]::new);
-                System.out.printf(Locale.ROOT, "clap-score %.4f  \"%s\"  (%d files, %d windows: %s of %s)%n", ClapEmbedder.score(text, all),
-                        texts.get(t), files.size(), all.length, embedder.describeRows(), clap);
+                perClip.forEach((name, clip) -> perSong.put(name, ClapEmbedder.score(text, new float[][]{clip})));
+                System.out.printf(Locale.ROOT, "clap-score %.4f  \"%s\"  (%d files, %d windows: %s, one embedding per file (the mean of its"
+                        + " windows) of %s)%n", ClapEmbedder.score(text, clips), texts.get(t), files.size(), windowCount, embedder.describeRows(), clap);
                 if (perFile) {
                     perSong.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue(Comparator.reverseOrder()))
                             .forEach(e -> System.out.printf(Locale.ROOT, "  %8.4f  %s%n", e.getValue(), e.getKey()));

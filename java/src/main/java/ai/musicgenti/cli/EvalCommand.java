@@ -1,6 +1,7 @@
 package ai.musicgenti.cli;
 
 import ai.musicgenti.eval.ClapEmbedder;
+import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.pipeline.Cancellation;
 import ai.musicgenti.pipeline.EvalJob;
 import picocli.CommandLine.Command;
@@ -34,6 +35,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
     String clap;
 
+    @Option(names = "--windows", defaultValue = ClapWindows.DEFAULT, description = ClapWindows.OPTION_HELP)
+    String windows;
+
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
     Path cache;
 
@@ -66,13 +70,13 @@ final class EvalCommand implements Callable<Integer> {
             + " (default: the dataset's metadata_concepts.json when it has one; none = no CLAP score).")
     String descriptions;
 
-    @Option(names = "--inf", description = "Also compute FAD-inf (fadtk's extrapolation in 1/N), steadier than FAD for a few dozen clips.")
+    @Option(names = "--inf", description = "Also compute FAD-inf as fad --inf does (fadtk's score_inf: a line in 1/N, its intercept), with its slope and R2.")
     boolean inf;
 
     @Override
     public Integer call() throws IOException {
         EvalJob.Settings settings = EvalJob.Settings.builder().model(modelOptions.choice()).conceptFiles(conceptFiles).dataset(dataset)
-                .perConcept(perConcept).clap(clap).cache(cache).templateFile(templateFile).duration(duration).background(background)
+                .perConcept(perConcept).clap(clap).windows(ClapWindows.parse(windows)).cache(cache).templateFile(templateFile).duration(duration).background(background)
                 .other(other).out(out).seed(seed).k(k).batch(batch).descriptions(descriptions).fadInf(inf).build();
         EvalJob.Result result = new EvalJob(settings).run(new CliListener(), Cancellation.none());
         System.out.println(result.json());

@@ -8,7 +8,7 @@ import ai.musicgenti.eval.AudioEmbedder;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.EncodecEmbedder;
-import ai.musicgenti.eval.Frechet;
+import ai.musicgenti.metrics.Frechet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -36,8 +36,7 @@ final class FadCommand implements Callable<Integer> {
     @Option(names = "--embedding", defaultValue = "clap", description = "clap (LAION CLAP music, 10 s windows) or encodec (EnCodec latents per frame, no extra model) (default: ${DEFAULT-VALUE}).")
     String embedding;
 
-    @Option(names = "--windows", defaultValue = "fadtk", description = "CLAP windowing: fadtk (10 s windows every 1 s, as microsoft/fadtk,"
-            + " comparable with published FADs) or single (consecutive 10 s windows, a 5 s clip is one repeat-padded window) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--windows", defaultValue = ClapWindows.DEFAULT, description = ClapWindows.OPTION_HELP)
     String windows;
 
     @Option(names = "--clap", defaultValue = ClapEmbedder.DEFAULT_CLAP, description = "CLAP checkpoint: hub id or local folder (default: ${DEFAULT-VALUE}).")
@@ -103,18 +102,15 @@ final class FadCommand implements Callable<Integer> {
             if (inf) {
                 float[][] all = songs.values().stream().flatMap(Stream::of).toArray(float[][]::new);
                 Frechet.FadInf f = Frechet.fadInf(r, all, seed);
-                System.out.printf(Locale.ROOT, "fad-inf %.6f  (slope %.4f, r2 %.4f; fadtk score_inf: %d sizes linspace(%d, %d) drawn with replacement, seed %d, fit in 1/N)%n",
-                        f.score(), f.slope(), f.r2(), Frechet.DEFAULT_INF_STEPS, Frechet.DEFAULT_INF_MIN_N, all.length, seed);
+                System.out.printf(Locale.ROOT, "fad-inf %.6f  (slope %.4f, r2 %.4f; %s)%n", f.score(), f.slope(), f.r2(),
+                        Frechet.infProcedure(all.length, seed));
             }
             if (perSong) {
-                // a song's own statistics need two rows; skipping one keeps the others' scores
-                Map<String, float[][]> scored = new LinkedHashMap<>();
-                songs.forEach((name, rows) -> {
-                    if (rows.length >= 2) scored.put(name, rows);
-                    else System.err.printf(Locale.ROOT, "warning: --per-song skips %s: %d row (%s), a song's FAD needs 2%n", name, rows.length,
-                            embedder.describeRows());
-                });
-                for (Frechet.SongScore s : Frechet.perSong(r, scored)) System.out.printf(Locale.ROOT, "  %12.6f  %s%n", s.fad(), s.song());
+                // a song without a covariance is skipped, not fatal: the others' scores still stand
+                Frechet.PerSong ranked = Frechet.perSong(r, songs);
+                ranked.skipped().forEach((name, why) -> System.err.printf(Locale.ROOT, "warning: --per-song skips %s: %s (%s)%n", name, why,
+                        embedder.describeRows()));
+                for (Frechet.SongScore s : ranked.scores()) System.out.printf(Locale.ROOT, "  %12.6f  %s%n", s.fad(), s.song());
             }
         }
         return 0;

@@ -1,6 +1,7 @@
 package ai.musicgenti.cli;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.pipeline.Cancellation;
 import ai.musicgenti.pipeline.JobEvent;
 import ai.musicgenti.pipeline.TrainJob;
@@ -117,6 +118,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--clap", description = "CLAP checkpoint for --eval-every: hub id or local folder (default: laion/larger_clap_music; with --resume: the run's own).")
     String clap;
 
+    @Option(names = "--windows", description = ClapWindows.CHOICES + ", for --eval-every (default: " + ClapWindows.DEFAULT
+            + "; with --resume: the run's own, which cannot change).")
+    String windows;
+
     @Option(names = "--cache", description = "Embedding cache folder (default: ~/.cache/musicgen-ti/embeddings).")
     Path cache;
 
@@ -133,6 +138,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (windows != null) ClapWindows.parse(windows); // a bad value fails at once, not after the model is loaded
         if (resume != null) requireRunSettings();
         Trainer.Settings training = Trainer.Settings.builder().concepts(concepts).tokens(tokens).epochs(epochs != null ? epochs : Trainer.Settings.EPOCHS)
                 .batchSize(batchSize).examplesNum(examplesNum).musicLen(musicLen).lr(lr).lrStepEpochs(lrStepEpochs).lrGamma(lrGamma)
@@ -142,7 +148,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainJob.Settings settings = TrainJob.Settings.builder()
                 .model(runsModel ? modelOptions.choice().withModel(null) : modelOptions.choice()).dataset(dataset).training(training)
                 .run(run).resume(resume).epochs(epochs).out(out).runs(runs).trainPrompts(trainPrompts).validPrompts(validPrompts)
-                .evaluation(new TrainJob.Evaluation(evalEvery, evalClips, evalDuration, descriptions, patience, clap, cache)).build();
+                .evaluation(new TrainJob.Evaluation(evalEvery, evalClips, evalDuration, descriptions, patience, clap, windows, cache)).build();
         TrainJob.Result result = runStoppable(new TrainJob(settings));
         System.out.println(result.conceptsFile());
         if (result.bestFile() != null) System.out.println(result.bestFile());

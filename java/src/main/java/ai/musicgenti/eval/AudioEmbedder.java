@@ -47,18 +47,23 @@ public abstract class AudioEmbedder implements AutoCloseable {
     /** What one row stands for (recorded in the cache, said in reports). */
     public abstract String describeRows();
 
-    /**
-     * A short key of a model's weights file (its safetensors, else its pytorch_model.bin), naming its cache folder.
-     * A hub download is a link to {@code blobs/<sha256>}, so its name is the key; other files are hashed.
-     */
+    /** A short key of a model's weights file ({@link #weightsSha256}), naming its cache folder. */
     protected static String weightsKey(Path dir) throws IOException {
+        return weightsSha256(dir).substring(0, 16);
+    }
+
+    /**
+     * The SHA-256 of a model's weights file (its safetensors, else its pytorch_model.bin). A hub download is a link
+     * to {@code blobs/<sha256>}, so its name is the hash; other files are read.
+     */
+    protected static String weightsSha256(Path dir) throws IOException {
         Path weights;
         try (var files = Files.list(dir)) {
             weights = files.filter(p -> p.toString().endsWith(".safetensors") && !p.getFileName().toString().equals("io.safetensors"))
                     .sorted().findFirst().orElse(dir.resolve("pytorch_model.bin"));
         }
         if (!Files.exists(weights)) throw new BadInputException(dir + ": no .safetensors weights and no pytorch_model.bin");
-        return Caches.contentSha256(weights).substring(0, 16);
+        return Caches.contentSha256(weights);
     }
 
     protected static float[][] rows(Tensor t) {

@@ -38,19 +38,28 @@ public final class ClapEmbedder extends AudioEmbedder {
     private final ClapAudioEncoder encoder;
     private final Weights weights;
     private final ClapWindows windows;
+    private final Checkpoint checkpoint;
     // loaded on first use: FAD needs only the audio tower
     private ClapTextEncoder textEncoder;
     private PromptTokenizer tokenizer;
 
     /** @param folder the checkpoint the weights come from, closed with the embedder; null for weights without one */
     private ClapEmbedder(ModelFolder folder, ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights,
-                         ClapWindows windows, Path cacheDir) {
+                         ClapWindows windows, Checkpoint checkpoint, Path cacheDir) {
         super(cacheDir);
         this.windows = windows;
+        this.checkpoint = checkpoint;
         this.folder = folder;
         this.features = new ClapFeatures(features, 0);
         this.encoder = new ClapAudioEncoder(encoder, weights);
         this.weights = weights;
+    }
+
+    /**
+     * Which CLAP weights produced the embeddings, for reports: the hub id or the folder's real path, the SHA-256 of its
+     * weights file, and the hub commit when the folder is a hub snapshot (null otherwise).
+     */
+    public record Checkpoint(String id, String weightsSha256, String revision) {
     }
 
     /** The CLAP checkpoint fadtk's {@code clap-laion-music} corresponds to, in Hugging Face format. */
@@ -64,7 +73,7 @@ public final class ClapEmbedder extends AudioEmbedder {
     /** A CLAP checkpoint by hub id or folder (downloaded when needed); {@code cache} null = {@link #defaultCache()}. */
     public static ClapEmbedder open(String clap, ClapWindows windows, Compute compute, Path cache, ProgressListener progress) {
         Path dir = HubClient.fromEnvironment().namedBy("--clap").resolveModel(clap, progress);
-        return load(dir, windows, compute, cache != null ? cache : defaultCache());
+        return load(dir, HubClient.canonicalId(clap), windows, compute, cache != null ? cache : defaultCache());
     }
 
     /**
@@ -73,22 +82,36 @@ public final class ClapEmbedder extends AudioEmbedder {
      */
     public static ClapEmbedder create(ClapFeatures.Config features, ClapAudioEncoder.Config encoder, Weights weights,
                                       ClapWindows windows, Path cacheDir) {
-        return new ClapEmbedder(null, features, encoder, weights, windows, cacheDir);
+        return new ClapEmbedder(null, features, encoder, weights, windows, new Checkpoint("(weights without a checkpoint)", null, null), cacheDir);
     }
 
     /** A CLAP checkpoint folder (config.json, preprocessor_config.json, weights); embeddings cached under {@code cache}. */
     public static ClapEmbedder load(Path dir, ClapWindows windows, Compute compute, Path cache) {
+        return load(dir, HubClient.canonicalId(dir.toString()), windows, compute, cache);
+    }
+
+    private static ClapEmbedder load(Path dir, String id, ClapWindows windows, Compute compute, Path cache) {
         ModelFolder folder = ModelFolder.open(dir);
         try {
             ClapFeatures.Config features = ClapFeatures.Config.fromJson(
                     ModelFolder.readJson(dir.resolve("preprocessor_config.json"), true));
+            String sha = weightsSha256(dir);
+            Path parent = dir.toAbsolutePath().getParent();
+            // a hub snapshot is snapshots/<commit>/: the commit is the revision, known without asking the hub
+            String revision = parent != null && parent.getFileName() != null && parent.getFileName().toString().equals("snapshots")
+                    ? dir.getFileName().toString() : null;
             return new ClapEmbedder(folder, features, ClapAudioEncoder.Config.fromJson(folder.config()), folder.weights(compute),
-                    windows, cache.resolve("clap-" + windows.id() + "-" + weightsKey(dir)));
+                    windows, new Checkpoint(id, sha, revision), cache.resolve("clap-" + windows.id() + "-" + sha.substring(0, 16)));
         } catch (IOException | RuntimeException e) {
             folder.close();
             if (e instanceof BadInputException b) throw b;
             throw new BadInputException(dir + ": cannot load the CLAP model (" + e.getMessage() + ")", e);
         }
+    }
+
+    /** The weights the embeddings come from. */
+    public Checkpoint checkpoint() {
+        return checkpoint;
     }
 
     @Override
@@ -146,6 +169,35 @@ public final class ClapEmbedder extends AudioEmbedder {
             PromptTokenizer.Batch batch = tokenizer.encode(texts, textEncoder.config().maxTokens());
             return rows(textEncoder.forward(batch.inputIds(), batch.attentionMask()).embeds());
         }
+    }
+
+    /**
+     * One embedding for a whole clip, for the measures that count clips rather than windows (nearest-neighbour
+     * classification, the CLAP text score): the mean of its window rows scaled back to unit length. It covers all of
+     * a clip's audio (in fadtk windowing a 5 s clip has 5 overlapping windows; a 30 s clip in single windowing 3),
+     * needs no second pass through the model, and is the window itself when there is only one, so per-clip measures
+     * of short clips in single windowing are what they were when every window counted. Unit length, because CLAP's
+     * rows are and the text score is a dot product.
+     */
+    public static float[] clipEmbedding(float[][] windows) {
+        if (windows.length == 0) throw new BadInputException("a clip with no CLAP windows has no embedding");
+        int d = windows[0].length;
+        double[] sum = new double[d];
+        for (float[] w : windows) {
+            for (int i = 0; i < d; i++) sum[i] += w[i];
+        }
+        double norm = 0;
+        for (double x : sum) norm += x * x;
+        norm = Math.sqrt(norm);
+        if (norm == 0) throw new BadInputException("a clip's CLAP windows average to zero: it has no direction to compare");
+        float[] out = new float[d];
+        for (int i = 0; i < d; i++) out[i] = (float) (sum[i] / norm);
+        return out;
+    }
+
+    /** {@link #clipEmbedding} of each clip's windows, in order. */
+    public static float[][] clipEmbeddings(List<float[][]> clips) {
+        return clips.stream().map(ClapEmbedder::clipEmbedding).toArray(float[][]::new);
     }
 
     /**

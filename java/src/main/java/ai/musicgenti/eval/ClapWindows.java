@@ -26,6 +26,14 @@ public enum ClapWindows {
      */
     SINGLE;
 
+    /** The {@code --windows} choices, in the help of every command that embeds with CLAP. */
+    public static final String CHOICES = "CLAP windowing: fadtk (10 s windows every 1 s, as microsoft/fadtk, comparable with published"
+            + " FADs) or single (consecutive 10 s windows, a 5 s clip is one repeat-padded window)";
+    /** The {@code --windows} help where the default is {@link #DEFAULT}. */
+    public static final String OPTION_HELP = CHOICES + " (default: ${DEFAULT-VALUE}).";
+    /** The default of every command: the windowing that published FADs on CLAP use. */
+    public static final String DEFAULT = "fadtk";
+
     /** The name on the command line and in cache keys and reports. */
     public String id() {
         return name().toLowerCase(Locale.ROOT);

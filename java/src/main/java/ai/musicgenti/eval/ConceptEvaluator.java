@@ -1,7 +1,8 @@
 package ai.musicgenti.eval;
 
+import ai.musicgenti.metrics.Frechet;
+import ai.musicgenti.metrics.NearestNeighbours;
 import ai.musicgenti.audio.AudioDecoder;
-import ai.musicgenti.generation.MusicGeneration;
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
@@ -9,6 +10,7 @@ import ai.musicgenti.data.FiniteJson;
 import ai.musicgenti.data.Fragment;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.generation.CodeSampler;
+import ai.musicgenti.generation.MusicGeneration;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
@@ -41,17 +43,20 @@ import java.util.function.IntFunction;
  * clips are not paired with validation clips);</li>
  * <li>kNCO: the fraction of validation fragments with a generated clip among their K nearest in train ∪ generated;</li>
  * <li>CLAP score: the mean cosine between the concept's text description (metadata_concepts.json) and each generated
- * window, beside the same score of the concept's own fragments, which says how well the description fits at all;</li>
- * <li>optionally FAD∞ (fadtk's extrapolation in 1/N), which a few dozen clips need more than FAD does.</li>
+ * clip, beside the same score of the concept's own fragments, which says how well the description fits at all;</li>
+ * <li>optionally FAD∞ by fadtk's procedure ({@link Frechet#fadInf(Frechet.Reference, float[][], long)}, as {@code fad --inf}).</li>
  * </ul>
- * Every item is a CLAP 10 s window: a 5 s generated clip or fragment is one window (repeat-padded by the extractor),
- * a longer clip several. Reference and generated sets go through the same {@link ClapEmbedder}, so the same rate and
- * windowing. Another system's clips ({@code DIR/<concept>/*.wav}) get the same metrics beside the learned concepts'.
- * Used by {@code musicgen-ti eval} and by {@code train --eval-every}.
+ * FAD and FAD∞ take every CLAP window of every clip as a row, as fadtk does (in fadtk windowing a 5 s clip gives 5
+ * overlapping windows); the per-clip measures (kNCC, kNCO, CLAP score) take one embedding per clip
+ * ({@link ClapEmbedder#clipEmbedding}), so that overlapping windows of one clip are not counted as neighbours of each
+ * other or as separate clips. Reference and generated sets go through the same {@link ClapEmbedder}, so the same
+ * rate and windowing. Another system's clips ({@code DIR/<concept>/*.wav}) get the same metrics beside the learned
+ * concepts'. Used by {@code musicgen-ti eval} and by {@code train --eval-every}.
  */
 public final class ConceptEvaluator {
-    public static final String WINDOWING = "CLAP embeddings of 10 s windows at 48 kHz mono: a clip or fragment shorter than 10 s is one "
-            + "window (repeat-padded by the extractor), a longer one several; generated and reference sets are embedded the same way";
+    /** How kNCC, kNCO and the CLAP score see a clip, said in every report. */
+    public static final String PER_CLIP = "kNCC, kNCO and the CLAP score use one embedding per clip or fragment: the mean of its CLAP"
+            + " windows, scaled to unit length; FAD and FAD-inf use every window";
     private static final ObjectMapper JSON = FiniteJson.mapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** What to generate: clips per concept, their length in seconds, the sampling settings (seed included), K. */
@@ -64,8 +69,14 @@ public final class ConceptEvaluator {
         }
     }
 
-    /** One system's metrics for one concept; NaN where a metric could not be computed (then see {@code warnings}). */
-    public record SystemResult(int clips, int windows, double fad, double fadInf, double fadBackground, double kncc, double knco,
+    /**
+     * One system's metrics for one concept; NaN where a metric could not be computed (then see {@code warnings}).
+     *
+     * @param clips   clips scored (kNCC, kNCO and the CLAP score count these)
+     * @param windows their CLAP windows (FAD's rows)
+     * @param fadInf  FAD∞ with its fit, or null when not asked for or not computable
+     */
+    public record SystemResult(int clips, int windows, double fad, Frechet.FadInf fadInf, double fadBackground, double kncc, double knco,
                                int k, double clapScore, List<String> warnings) {
     }
 
@@ -88,8 +99,8 @@ public final class ConceptEvaluator {
     private final Map<String, String> descriptions;
     private final Map<String, float[]> textEmbeddings = new LinkedHashMap<>();
     private IntFunction<CodeSampler.StepListener> stepProgress = steps -> null;
-    /** A concept's fragment embeddings by the fragments' ids: the same fragments are embedded once per evaluator. */
-    private final Map<List<String>, float[][]> referenceCache = new LinkedHashMap<>();
+    /** Each fragment's windows by the fragments' ids: the same fragments are embedded once per evaluator. */
+    private final Map<List<String>, List<float[][]>> referenceCache = new LinkedHashMap<>();
 
     /**
      * @param templates  validation templates with {@code %s}
@@ -152,42 +163,51 @@ public final class ConceptEvaluator {
             for (var o : other.entrySet()) otherClips(o.getValue(), concept);
         }
         for (String concept : concepts.tokenCounts().keySet()) {
-            float[][] train = reference(concept, dataset.train());
-            float[][] valid = reference(concept, dataset.valid());
-            float[][] all = concat(train, valid);
+            List<float[][]> trainClips = reference(concept, dataset.train());
+            List<float[][]> validClips = reference(concept, dataset.valid());
+            float[][] train = ClapEmbedder.clipEmbeddings(trainClips), valid = ClapEmbedder.clipEmbeddings(validClips);
+            float[][] all = concat(windowsOf(trainClips), windowsOf(validClips));
             Frechet.Stats refStats = Frechet.stats(all);
             Frechet.Reference ref = new Frechet.Reference(refStats);
             String description = descriptions.get(concept);
             float[] text = textEmbeddings.get(concept);
             Map<String, SystemResult> systems = new LinkedHashMap<>();
             List<Path> generated = generate(concepts, concept, outDir.resolve(concept));
-            systems.put("musicgen-ti", score(concept, "musicgen-ti", generated.size(), embedAll(generated, concept), settings.seconds(), ref,
+            systems.put("musicgen-ti", score(concept, "musicgen-ti", embedAll(generated, concept), settings.seconds(), ref,
                     refStats, train, valid, text));
             for (var o : other.entrySet()) {
                 List<Path> clips = otherClips(o.getValue(), concept);
                 double seconds = clips.stream().mapToDouble(f -> AudioDecoder.probe(f).durationSeconds()).average().orElse(0);
-                systems.put(o.getKey(), score(concept, o.getKey(), clips.size(), embedAll(clips, concept), seconds, ref, refStats, train, valid, text));
+                systems.put(o.getKey(), score(concept, o.getKey(), embedAll(clips, concept), seconds, ref, refStats, train, valid, text));
             }
-            results.add(new ConceptResult(concept, count(concept, dataset.train()), count(concept, dataset.valid()), all.length,
-                    description, ClapEmbedder.score(text, all), systems));
+            results.add(new ConceptResult(concept, trainClips.size(), validClips.size(), all.length,
+                    description, ClapEmbedder.score(text, concat(train, valid)), systems));
         }
         return results;
     }
 
-    /** @param gen the CLAP windows of the system's {@code clips} clips: a clip longer than a window gives several */
-    private SystemResult score(String concept, String system, int clips, float[][] gen, double clipSeconds, Frechet.Reference ref, Frechet.Stats refStats,
-                               float[][] train, float[][] valid, float[] text) {
+    /**
+     * @param genClips each of the system's clips as its CLAP windows
+     * @param train    one embedding per training fragment ({@link ClapEmbedder#clipEmbedding})
+     * @param valid    one embedding per validation fragment
+     */
+    private SystemResult score(String concept, String system, List<float[][]> genClips, double clipSeconds, Frechet.Reference ref,
+                               Frechet.Stats refStats, float[][] train, float[][] valid, float[] text) {
+        float[][] gen = windowsOf(genClips);
+        float[][] genPerClip = ClapEmbedder.clipEmbeddings(genClips);
         List<String> warnings = new ArrayList<>();
         refStats.warning().ifPresent(w -> warnings.add("reference " + w));
         double fragmentSeconds = dataset.info().fragmentSeconds();
         if (Math.abs(clipSeconds - fragmentSeconds) > 0.1 * fragmentSeconds) {
-            // CLAP repeat-pads anything shorter than its 10 s window, so different lengths give different windows
+            // windows are padded to 10 s (repeated or zeros), so different lengths give different windows
             warnings.add(String.format(Locale.ROOT, "clips last %.1f s on average but the reference fragments %.1f s: the CLAP windows"
-                    + " differ in padding, so FAD also measures the length; compare clips of %.1f s", clipSeconds, fragmentSeconds, fragmentSeconds));
+                    + " differ in padding and count, so FAD also measures the length; compare clips of %.1f s", clipSeconds, fragmentSeconds,
+                    fragmentSeconds));
         }
-        double fad = Double.NaN, fadInf = Double.NaN, fadBackground = Double.NaN, kncc = Double.NaN, knco = Double.NaN;
+        double fad = Double.NaN, fadBackground = Double.NaN, kncc = Double.NaN, knco = Double.NaN;
+        Frechet.FadInf fadInf = null;
         int k = Math.min(settings.k(), train.length);
-        if (k < settings.k()) warnings.add("K lowered to " + k + ": only " + train.length + " training windows");
+        if (k < settings.k()) warnings.add("K lowered to " + k + ": only " + train.length + " training fragments");
         if (gen.length < 2) {
             warnings.add("only " + gen.length + " generated window(s): no covariance, no FAD");
         } else {
@@ -195,15 +215,9 @@ public final class ConceptEvaluator {
             g.warning().ifPresent(w -> warnings.add("generated " + w));
             fad = ref.distanceTo(g);
             if (settings.fadInf()) {
-                if (gen.length < 4) {
-                    warnings.add("only " + gen.length + " generated windows: no FAD-inf (needs 4)");
-                } else {
-                    // fadtk starts at 500 windows; a few dozen clips start the fit at half of them
-                    Frechet.FadInf f = Frechet.fadInf(ref, gen, Frechet.DEFAULT_INF_STEPS,
-                            Math.min(Frechet.DEFAULT_INF_MIN_N, gen.length / 2), settings.generation().seed());
-                    fadInf = f.score();
-                    if (f.r2() < 0.5) warnings.add(String.format(Locale.ROOT, "FAD-inf fit is poor (r2 %.2f): generate more clips", f.r2()));
-                }
+                // fad --inf's procedure, so that the two commands' numbers mean the same
+                fadInf = Frechet.fadInf(ref, gen, settings.generation().seed());
+                if (fadInf.r2() < 0.5) warnings.add(String.format(Locale.ROOT, "FAD-inf fit is poor (r2 %.2f): generate more clips", fadInf.r2()));
             }
             if (background != null) {
                 background.stats().warning().ifPresent(w -> warnings.add("background " + w));
@@ -212,21 +226,21 @@ public final class ConceptEvaluator {
         }
         if (valid.length == 0) {
             warnings.add("no validation fragments: no kNCC or kNCO");
-        } else if (gen.length > 0) {
-            kncc = NearestNeighbours.knccAllPairs(train, valid, gen, k);
-            knco = NearestNeighbours.knco(train, valid, gen, k);
+        } else if (genPerClip.length > 0) {
+            kncc = NearestNeighbours.knccAllPairs(train, valid, genPerClip, k);
+            knco = NearestNeighbours.knco(train, valid, genPerClip, k);
         }
-        double clap = ClapEmbedder.score(text, gen);
+        double clap = ClapEmbedder.score(text, genPerClip);
         if (text == null && !descriptions.isEmpty()) warnings.add("no description of " + concept + " in metadata_concepts.json: no CLAP score");
         if (log != null) {
-            log.printf(Locale.ROOT, "%s / %s: fad %.4f%s%s, kncc %.3f, knco %.3f%s (%d windows)%n", concept, system, fad,
-                    settings.fadInf() ? String.format(Locale.ROOT, ", fad-inf %.4f", fadInf) : "",
+            log.printf(Locale.ROOT, "%s / %s: fad %.4f%s%s, kncc %.3f, knco %.3f%s (%d clips, %d windows)%n", concept, system, fad,
+                    fadInf != null ? String.format(Locale.ROOT, ", fad-inf %.4f (slope %.4f, r2 %.4f)", fadInf.score(), fadInf.slope(), fadInf.r2()) : "",
                     background != null ? String.format(Locale.ROOT, ", fad-background %.4f", fadBackground) : "", kncc, knco,
-                    text != null ? String.format(Locale.ROOT, ", clap %.4f", clap) : "", gen.length);
+                    text != null ? String.format(Locale.ROOT, ", clap %.4f", clap) : "", genClips.size(), gen.length);
             // as fad does: a warning only in eval.json and eval.md goes unread
             for (String w : warnings) log.printf(Locale.ROOT, "warning: %s / %s: %s%n", concept, system, w);
         }
-        return new SystemResult(clips, gen.length, fad, fadInf, fadBackground, kncc, knco, k, clap, warnings);
+        return new SystemResult(genClips.size(), gen.length, fad, fadInf, fadBackground, kncc, knco, k, clap, warnings);
     }
 
     /** Generates the concept's clips in batches, from the validation templates cycled, and writes them as WAV. */
@@ -262,29 +276,31 @@ public final class ConceptEvaluator {
         return files;
     }
 
-    private float[][] reference(String concept, List<Fragment> fragments) throws IOException {
+    /** The concept's fragments among {@code fragments}, each as its CLAP windows. */
+    private List<float[][]> reference(String concept, List<Fragment> fragments) throws IOException {
         List<Fragment> own = fragments.stream().filter(f -> f.concept().equals(concept)).toList();
         List<String> key = own.stream().map(Fragment::id).toList();
-        float[][] cached = referenceCache.get(key);
+        List<float[][]> cached = referenceCache.get(key);
         if (cached != null) return cached;
-        float[][] out = embedAll(own.stream().map(dataset::audio).toList(), concept + " fragments");
+        List<float[][]> out = embedAll(own.stream().map(dataset::audio).toList(), concept + " fragments");
         referenceCache.put(key, out);
         return out;
     }
 
-    private float[][] embedAll(List<Path> files, String what) throws IOException {
-        List<float[]> rows = new ArrayList<>();
+    /** Each file's CLAP windows, in order. */
+    private List<float[][]> embedAll(List<Path> files, String what) throws IOException {
+        List<float[][]> clips = new ArrayList<>();
         int i = 0;
         for (Path f : files) {
             if (log != null) log.printf(Locale.ROOT, "\rembedding %s: %d/%d ", what, ++i, files.size());
-            for (float[] row : embedder.embed(f)) rows.add(row);
+            clips.add(embedder.embed(f));
         }
         if (log != null && !files.isEmpty()) log.println();
-        return rows.toArray(float[][]::new);
+        return List.copyOf(clips);
     }
 
-    private static int count(String concept, List<Fragment> fragments) {
-        return (int) fragments.stream().filter(f -> f.concept().equals(concept)).count();
+    private static float[][] windowsOf(List<float[][]> clips) {
+        return clips.stream().flatMap(Arrays::stream).toArray(float[][]::new);
     }
 
     private static float[][] concat(float[][] a, float[][] b) {
@@ -318,10 +334,28 @@ public final class ConceptEvaluator {
         return Frechet.stats(blocks);
     }
 
-    /** eval.json's content: the settings, the windowing and, per concept, each system's metrics. */
-    public static Map<String, Object> report(List<ConceptResult> results, Map<String, Object> header) {
+    /**
+     * Which CLAP weights, windowing and per-clip rule produced this evaluator's numbers: part of every eval.json and
+     * eval.md, since FADs of another checkpoint or windowing are not comparable.
+     */
+    public Map<String, Object> provenance() {
+        ClapEmbedder.Checkpoint c = embedder.checkpoint();
+        Map<String, Object> clap = new LinkedHashMap<>();
+        clap.put("id", c.id());
+        clap.put("weights_sha256", c.weightsSha256());
+        clap.put("revision", c.revision());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("clap", clap);
+        m.put("windows", embedder.windows().id());
+        m.put("windowing", embedder.describeRows());
+        m.put("per_clip", PER_CLIP);
+        return m;
+    }
+
+    /** eval.json's content: the settings, {@link #provenance()} and, per concept, each system's metrics. */
+    public Map<String, Object> report(List<ConceptResult> results, Map<String, Object> header) {
         Map<String, Object> root = new LinkedHashMap<>(header);
-        root.put("windowing", WINDOWING);
+        root.putAll(provenance());
         Map<String, Object> perConcept = new LinkedHashMap<>();
         for (ConceptResult r : results) {
             Map<String, Object> c = new LinkedHashMap<>();
@@ -337,7 +371,12 @@ public final class ConceptEvaluator {
                 m.put("clips", s.clips());
                 m.put("windows", s.windows());
                 m.put("fad", s.fad());
-                m.put("fad_inf", s.fadInf());
+                m.put("fad_inf", s.fadInf() == null ? Double.NaN : s.fadInf().score());
+                if (s.fadInf() != null) {
+                    m.put("fad_inf_slope", s.fadInf().slope());
+                    m.put("fad_inf_r2", s.fadInf().r2());
+                    m.put("fad_inf_procedure", Frechet.infProcedure(s.windows(), settings.generation().seed()));
+                }
                 m.put("fad_background", s.fadBackground());
                 m.put("kncc", s.kncc());
                 m.put("knco", s.knco());
@@ -353,22 +392,31 @@ public final class ConceptEvaluator {
         return root;
     }
 
-    /** eval.md: one table row per concept and system. */
-    public static String markdown(List<ConceptResult> results, String intro) {
-        StringBuilder md = new StringBuilder("# Evaluation\n\n").append(intro).append("\n\n").append(WINDOWING).append(".\n\n");
-        md.append("| concept | system | clips | FAD (concept) | FAD∞ (concept) | FAD (background) | kNCC | kNCO | CLAP score |\n");
-        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    /** eval.md: what produced the numbers, then one table row per concept and system. */
+    public String markdown(List<ConceptResult> results, String intro) {
+        ClapEmbedder.Checkpoint c = embedder.checkpoint();
+        StringBuilder md = new StringBuilder("# Evaluation\n\n").append(intro).append("\n\n");
+        md.append("CLAP checkpoint ").append(c.id()).append(c.revision() != null ? " (revision " + c.revision() + ")" : "")
+                .append(c.weightsSha256() != null ? ", weights sha256 " + c.weightsSha256() : "").append("; windows ")
+                .append(embedder.windows().id()).append(": ").append(embedder.describeRows()).append("; ").append(PER_CLIP).append(".\n\n");
+        md.append("| concept | system | clips | windows | FAD (concept) | FAD∞ (concept) | FAD (background) | kNCC | kNCO | CLAP score |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         List<String> notes = new ArrayList<>();
         for (ConceptResult r : results) {
             for (var e : r.systems().entrySet()) {
                 SystemResult s = e.getValue();
-                md.append(String.format(Locale.ROOT, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |%n", r.concept(), e.getKey(), s.clips(),
-                        fmt(s.fad()), fmt(s.fadInf()), fmt(s.fadBackground()), fmt(s.kncc()), fmt(s.knco()), fmt(s.clapScore())));
+                md.append(String.format(Locale.ROOT, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |%n", r.concept(), e.getKey(), s.clips(),
+                        s.windows(), fmt(s.fad()), s.fadInf() == null ? fmt(Double.NaN) : fmt(s.fadInf().score()), fmt(s.fadBackground()),
+                        fmt(s.kncc()), fmt(s.knco()), fmt(s.clapScore())));
                 for (String w : s.warnings()) notes.add(r.concept() + " / " + e.getKey() + ": " + w);
+                if (s.fadInf() != null) {
+                    notes.add(String.format(Locale.ROOT, "%s / %s: FAD∞ %.4f, slope %.4f, r2 %.4f (%s)", r.concept(), e.getKey(), s.fadInf().score(),
+                            s.fadInf().slope(), s.fadInf().r2(), Frechet.infProcedure(s.windows(), settings.generation().seed())));
+                }
             }
         }
         if (results.stream().anyMatch(r -> r.description() != null)) {
-            md.append("\nCLAP score: mean cosine between the concept's description and each CLAP window; for scale, the concept's own"
+            md.append("\nCLAP score: mean cosine between the concept's description and each clip; for scale, the concept's own"
                     + " fragments score:\n\n| concept | description | CLAP score of its fragments |\n|---|---|---:|\n");
             for (ConceptResult r : results) {
                 if (r.description() != null) {
@@ -378,14 +426,14 @@ public final class ConceptEvaluator {
             }
         }
         if (!notes.isEmpty()) {
-            md.append("\nWarnings:\n\n");
+            md.append("\nNotes and warnings:\n\n");
             for (String n : notes.stream().distinct().toList()) md.append("- ").append(n).append('\n');
         }
         return md.toString();
     }
 
     /** Writes eval.json and eval.md into {@code dir}, each atomically. */
-    public static void write(Path dir, List<ConceptResult> results, Map<String, Object> header) throws IOException {
+    public void write(Path dir, List<ConceptResult> results, Map<String, Object> header) throws IOException {
         AtomicFiles.writeBytes(dir.resolve("eval.json"), JSON.writeValueAsBytes(report(results, header)));
         String intro = "Settings: " + header.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).reduce((a, b) -> a + ", " + b).orElse("");
         AtomicFiles.writeBytes(dir.resolve("eval.md"), markdown(results, intro).getBytes(StandardCharsets.UTF_8));

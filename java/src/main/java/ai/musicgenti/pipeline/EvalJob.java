@@ -8,10 +8,9 @@ import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.ConceptEvaluator;
-import ai.musicgenti.eval.Frechet;
-import ai.musicgenti.eval.NearestNeighbours;
+import ai.musicgenti.metrics.Frechet;
+import ai.musicgenti.metrics.NearestNeighbours;
 import ai.musicgenti.generation.CodeSampler;
-import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
@@ -45,7 +44,7 @@ public final class EvalJob {
      * @param descriptions a metadata_concepts.json, "none", or null for the dataset's own
      * @param cache        embedding cache folder, or null for the default
      */
-    public record Settings(ModelChoice model, List<Path> conceptFiles, Path dataset, int perConcept, String clap, Path cache,
+    public record Settings(ModelChoice model, List<Path> conceptFiles, Path dataset, int perConcept, String clap, ClapWindows windows, Path cache,
                            Path templateFile, Double duration, Path background, List<Path> other, Path out, long seed, int k,
                            int batch, String descriptions, boolean fadInf) {
         public Settings {
@@ -65,6 +64,7 @@ public final class EvalJob {
         private Path dataset;
         private int perConcept = PER_CONCEPT;
         private String clap = ClapEmbedder.DEFAULT_CLAP;
+        private ClapWindows windows = ClapWindows.parse(ClapWindows.DEFAULT);
         private Path cache;
         private Path templateFile;
         private Double duration;
@@ -82,6 +82,7 @@ public final class EvalJob {
         public Builder dataset(Path v) { dataset = v; return this; }
         public Builder perConcept(int v) { perConcept = v; return this; }
         public Builder clap(String v) { clap = v; return this; }
+        public Builder windows(ClapWindows v) { windows = v; return this; }
         public Builder cache(Path v) { cache = v; return this; }
         public Builder templateFile(Path v) { templateFile = v; return this; }
         public Builder duration(Double v) { duration = v; return this; }
@@ -95,7 +96,7 @@ public final class EvalJob {
         public Builder fadInf(boolean v) { fadInf = v; return this; }
 
         public Settings build() {
-            return new Settings(model, conceptFiles, dataset, perConcept, clap, cache, templateFile, duration, background, other, out,
+            return new Settings(model, conceptFiles, dataset, perConcept, clap, windows, cache, templateFile, duration, background, other, out,
                     seed, k, batch, descriptions, fadInf);
         }
     }
@@ -144,20 +145,19 @@ public final class EvalJob {
             Path outDir = s.out() != null ? s.out() : Path.of("runs", stem, "eval");
             Compute compute = s.model().compute();
             MusicGen model = MusicGen.load(folder, compute);
-            try (ClapEmbedder embedder = ClapEmbedder.open(s.clap(), ClapWindows.SINGLE, Compute.choose(s.model().device(), "f32"), s.cache(),
+            try (ClapEmbedder embedder = ClapEmbedder.open(s.clap(), s.windows(), Compute.choose(s.model().device(), "f32"), s.cache(),
                     listener.downloads())) {
                 Frechet.Stats bg = s.background() == null ? null : ConceptEvaluator.background(s.background(), embedder, s.clap(), log);
                 ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, data, templates, settings, bg, described, log)
                         .onGenerationSteps(steps -> GenerateJob.steps(listener, cancellation, steps));
                 listener.on(new JobEvent.Stage("evaluate", String.format(Locale.ROOT, "eval %s on %s: %d concept(s) x %d clip(s) of %.1f s, seed %d; %s",
-                        stem, compute, concepts.tokenCounts().size(), s.perConcept(), seconds, s.seed(), ConceptEvaluator.WINDOWING)));
+                        stem, compute, concepts.tokenCounts().size(), s.perConcept(), seconds, s.seed(), embedder.describeRows())));
                 List<ConceptEvaluator.ConceptResult> results = evaluator.evaluate(concepts, outDir, others);
                 Map<String, Object> header = new LinkedHashMap<>();
                 // absolute, so the record holds from any working directory
                 header.put("concepts_files", s.conceptFiles().stream().map(EvalJob::absolute).toList());
                 header.put("dataset", absolute(s.dataset()));
                 header.put("model", s.model().id());
-                header.put("clap", HubClient.canonicalId(s.clap()));
                 header.put("per_concept", s.perConcept());
                 header.put("duration", seconds);
                 header.put("seed", s.seed());
@@ -168,7 +168,7 @@ public final class EvalJob {
                 if (s.background() != null) header.put("background", absolute(s.background()));
                 header.put("other", others.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> absolute(e.getValue()),
                         (a, b) -> a, LinkedHashMap::new)));
-                ConceptEvaluator.write(outDir, results, header);
+                evaluator.write(outDir, results, header);
                 Result result = new Result(results, outDir.resolve("eval.json"), outDir.resolve("eval.md"));
                 listener.on(new JobEvent.FileWritten(result.json(), "eval"));
                 listener.on(new JobEvent.FileWritten(result.markdown(), "eval"));

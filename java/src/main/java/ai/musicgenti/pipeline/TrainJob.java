@@ -8,7 +8,7 @@ import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.eval.ConceptEvaluator;
-import ai.musicgenti.eval.NearestNeighbours;
+import ai.musicgenti.metrics.NearestNeighbours;
 import ai.musicgenti.generation.CodeSampler;
 import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.models.MusicGen;
@@ -46,23 +46,25 @@ public final class TrainJob {
      * @param descriptions a metadata_concepts.json for the CLAP score, "none", or null for the dataset's own
      * @param patience     stop when no concept's FAD improved for this many evaluations; 0 = never
      * @param clap         CLAP checkpoint: hub id or local folder
+     * @param windows      CLAP windowing (fadtk or single); a resumed run keeps its own
      * @param cache        embedding cache folder; null = the default
      */
-    public record Evaluation(Integer every, Integer clips, Double duration, String descriptions, Integer patience, String clap, Path cache) {
+    public record Evaluation(Integer every, Integer clips, Double duration, String descriptions, Integer patience, String clap, String windows,
+                             Path cache) {
         public static Evaluation runsOwn() {
-            return new Evaluation(null, null, null, null, null, null, null);
+            return new Evaluation(null, null, null, null, null, null, null, null);
         }
 
         public Evaluation withEvery(Integer every) {
-            return new Evaluation(every, clips, duration, descriptions, patience, clap, cache);
+            return new Evaluation(every, clips, duration, descriptions, patience, clap, windows, cache);
         }
 
         public Evaluation withClips(Integer clips) {
-            return new Evaluation(every, clips, duration, descriptions, patience, clap, cache);
+            return new Evaluation(every, clips, duration, descriptions, patience, clap, windows, cache);
         }
 
         public Evaluation withPatience(Integer patience) {
-            return new Evaluation(every, clips, duration, descriptions, patience, clap, cache);
+            return new Evaluation(every, clips, duration, descriptions, patience, clap, windows, cache);
         }
     }
 
@@ -172,10 +174,11 @@ public final class TrainJob {
             Trainer trainer = s.resume() != null
                     ? Trainer.resume(base, data, templates, outputs, s.epochs())
                     : Trainer.start(base, data, templates, s.training().withConcepts(chosen), outputs);
-            listener.on(new JobEvent.Stage("train", String.format(Locale.ROOT, "run %s: %s on %s, concepts %s x %d tokens, %d train / %d valid fragments",
-                    name, modelChoice.model(), compute, trainer.settings().concepts(), trainer.settings().tokens(), data.train().size(), data.valid().size())));
             cancellation.onCancel(trainer::requestStop);
             try (ClapEmbedder embedder = evaluation(trainer, modelChoice, folder, tokenizer, model, dataset, data.name(), templates.valid(), outputs, listener)) {
+                // the evaluation settings first: one refused (e.g. --windows on resume) is the only line shown
+                listener.on(new JobEvent.Stage("train", String.format(Locale.ROOT, "run %s: %s on %s, concepts %s x %d tokens, %d train / %d valid fragments",
+                    name, modelChoice.model(), compute, trainer.settings().concepts(), trainer.settings().tokens(), data.train().size(), data.valid().size())));
                 trainer.run(new Events(listener));
             }
             Path best = Trainer.bestFile(outputs.conceptsFile());
@@ -206,7 +209,8 @@ public final class TrainJob {
         ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
                 CodeSampler.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
         Map<String, String> texts = ConceptDescriptions.choose(described, "--descriptions", prepared);
-        ClapEmbedder embedder = ClapEmbedder.open(clapId, ClapWindows.SINGLE, Compute.choose(modelChoice.device(), "f32"), e.cache(), listener.downloads());
+        ClapWindows clapWindows = evalWindows(e.windows(), stored);
+        ClapEmbedder embedder = ClapEmbedder.open(clapId, clapWindows, Compute.choose(modelChoice.device(), "f32"), e.cache(), listener.downloads());
         PrintStream log = LogStream.to(listener);
         // no cancellation check inside: an evaluation is finished, so that the run saves a consistent state
         ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null, texts, log)
@@ -217,6 +221,11 @@ public final class TrainJob {
         config.put("duration", Double.toString(seconds));
         config.put("patience", Integer.toString(stop));
         config.put("clap", clapId);
+        config.put("windows", clapWindows.id());
+        // with the evaluation settings in every metrics line: which weights the FADs come from
+        ClapEmbedder.Checkpoint checkpoint = embedder.checkpoint();
+        if (checkpoint.weightsSha256() != null) config.put("clap_weights_sha256", checkpoint.weightsSha256());
+        if (checkpoint.revision() != null) config.put("clap_revision", checkpoint.revision());
         if (described != null) config.put("descriptions", described.equals(ConceptDescriptions.NONE) ? described : Path.of(described).toAbsolutePath().toString());
         trainer.evaluateWith(new Trainer.EvalSettings(every, stop, config, (concepts, epochsDone) -> {
             Path dir = outputs.runDir().resolve("eval").resolve(String.format(Locale.ROOT, "epoch-%03d", epochsDone));
@@ -226,11 +235,10 @@ public final class TrainJob {
             Map<String, Object> header = new LinkedHashMap<>();
             header.put("dataset", datasetName);
             header.put("epoch", epochsDone);
-            header.put("clap", clapId);
             header.put("per_concept", clips);
             header.put("duration", seconds);
             header.put("seed", seed);
-            ConceptEvaluator.write(dir, results, header);
+            evaluator.write(dir, results, header);
             listener.on(new JobEvent.FileWritten(dir.resolve("eval.json"), "eval"));
             Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
             for (ConceptEvaluator.ConceptResult r : results) {
@@ -245,6 +253,21 @@ public final class TrainJob {
             return metrics;
         }));
         return embedder;
+    }
+
+    /**
+     * The given windowing, else the resumed run's, else fadtk. A run keeps its windowing: its best FADs were measured
+     * with it, and FADs of the other windowing are not comparable with them. Runs saved before the option used single.
+     */
+    private static ClapWindows evalWindows(String windows, Map<String, String> stored) {
+        String own = stored.isEmpty() ? null : stored.getOrDefault("windows", ClapWindows.SINGLE.id());
+        if (windows == null) return ClapWindows.parse(own != null ? own : ClapWindows.DEFAULT);
+        ClapWindows given = ClapWindows.parse(windows);
+        if (own != null && !given.id().equals(own)) {
+            throw new BadInputException("--windows " + windows + ": the run measured its best FADs with " + own + " windows, which the other"
+                    + " windowing cannot be compared with; drop --windows, or start a new run with --run NAME");
+        }
+        return given;
     }
 
     /** The trainer's callbacks as events, with the step rate of this session. */

@@ -451,6 +451,8 @@ public final class Trainer {
         line.put("improved", improved);
         line.put("best_fad", new java.util.TreeMap<>(bestFad));
         line.put("stale", staleEvals);
+        // the settings that produced the numbers (CLAP checkpoint, windowing), as the checkpoint stores them
+        line.put("eval_config", new java.util.TreeMap<>(eval.config()));
         log.append(line);
         if (!improved.isEmpty()) {
             LearnedConcepts.save(bestFile(outputs.conceptsFile()), prompts.concepts(), best,

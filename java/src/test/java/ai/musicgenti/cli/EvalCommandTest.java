@@ -40,11 +40,15 @@ class EvalCommandTest {
                 "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--tokens", "2", "--batch-size", "4",
                 "--clap", clapText.toString(), "--cache", dir.resolve("cache").toString(), "--eval-duration", "0.3", "--device", "cpu"};
         Cli.Run train = Cli.run(concat(new String[]{"train", "--concepts", "a", "b", "--epochs", "2", "--run", "r",
-                "--eval-every", "1", "--eval-clips", "2"}, common));
+                "--eval-every", "1", "--eval-clips", "2", "--windows", "fadtk"}, common));
         assertEquals(0, train.code(), train.err());
         List<JsonNode> evals = lines(dir.resolve("runs/r/metrics.jsonl"), "eval");
         assertEquals(2, evals.size(), "one evaluation per epoch");
+        String clapSha = ai.musicgenti.core.Caches.sha256(Path.of(clap).resolve("weights.safetensors"));
         for (JsonNode e : evals) {
+            // every metrics line names what produced its numbers
+            assertEquals("fadtk", e.path("eval_config").path("windows").asText(), e.toString());
+            assertEquals(clapSha, e.path("eval_config").path("clap_weights_sha256").asText(), e.toString());
             for (String c : List.of("a", "b")) {
                 assertTrue(Double.isFinite(e.path("concepts").path(c).path("fad").asDouble(Double.NaN)), e.toString());
                 assertTrue(e.path("concepts").path(c).path("kncc").isNumber(), e.toString());
@@ -59,7 +63,16 @@ class EvalCommandTest {
             assertEquals(List.of("a", "b"), List.copyOf(loaded.tokenCounts().keySet()));
             assertTrue(loaded.info().metricsJson().contains("best_fad"), loaded.info().metricsJson());
         }
-        assertTrue(Files.exists(dir.resolve("runs/r/eval/epoch-001/eval.json")));
+        JsonNode epoch1 = JSON.readTree(dir.resolve("runs/r/eval/epoch-001/eval.json").toFile());
+        assertEquals("fadtk", epoch1.path("windows").asText(), epoch1.toString());
+        assertEquals(clapSha, epoch1.path("clap").path("weights_sha256").asText(), epoch1.toString());
+        assertEquals(2, epoch1.path("concepts").path("a").path("systems").path("musicgen-ti").path("clips").asInt(), epoch1.toString());
+        assertTrue(Files.readString(dir.resolve("runs/r/eval/epoch-001/eval.md")).contains("windows fadtk: one CLAP embedding per 10 s window every 1 s"));
+        Cli.Run badTrainWindows = Cli.run(concat(new String[]{"train", "--concepts", "a", "--epochs", "1", "--run", "r2",
+                "--eval-every", "1", "--windows", "sliding"}, common));
+        assertEquals(1, badTrainWindows.code());
+        assertEquals(1, badTrainWindows.err().strip().lines().count(), badTrainWindows.err());
+        assertTrue(badTrainWindows.err().contains("--windows sliding: use fadtk"), badTrainWindows.err());
 
         // eval from the command line, beside another "system": plain sine clips of each concept
         Path descriptions = dir.resolve("descriptions.json");
@@ -80,7 +93,13 @@ class EvalCommandTest {
         Cli.Run run = Cli.run(evalArgs);
         assertEquals(0, run.code(), run.err());
         JsonNode report = JSON.readTree(out.resolve("eval.json").toFile());
-        assertTrue(report.path("windowing").asText().contains("10 s"), report.toString());
+        // the default windowing, the checkpoint's identity and the per-clip rule are recorded
+        assertEquals("fadtk", report.path("windows").asText(), report.toString());
+        assertTrue(report.path("windowing").asText().contains("every 1 s"), report.toString());
+        assertEquals(clapText.toRealPath().toString(), report.path("clap").path("id").asText(), report.toString());
+        assertEquals(clapSha, report.path("clap").path("weights_sha256").asText(), report.toString());
+        assertTrue(report.path("clap").path("revision").isNull(), "a local folder has no hub revision: " + report);
+        assertTrue(report.path("per_clip").asText().contains("one embedding per clip"), report.toString());
         for (String c : List.of("a", "b")) {
             JsonNode concept = report.path("concepts").path(c);
             assertTrue(concept.path("train_fragments").asInt() > 0, concept.toString());
@@ -95,13 +114,20 @@ class EvalCommandTest {
             // 0.3 s generated and 0.5 s baseline clips against 0.4 s fragments: the length mismatch is named
             assertTrue(concept.path("systems").path("musicgen-ti").path("warnings").toString().contains("clips last 0.3 s on average but the reference fragments 0.4 s"), concept.toString());
             assertTrue(concept.path("systems").path("baseline").path("warnings").toString().contains("clips last 0.5 s"), concept.toString());
-            // FAD-inf needs 4 windows: the 4 generated clips have it, the baseline's 3 say why not
-            assertTrue(Double.isFinite(concept.path("systems").path("musicgen-ti").path("fad_inf").asDouble(Double.NaN)), concept.toString());
-            assertTrue(concept.path("systems").path("baseline").path("warnings").toString().contains("no FAD-inf"), concept.toString());
+            // FAD-inf by fad --inf's procedure, with its fit, over each system's windows (sub-second clips: one window each)
+            for (String system : List.of("musicgen-ti", "baseline")) {
+                JsonNode s = concept.path("systems").path(system);
+                int windows = system.equals("baseline") ? 3 : 4;
+                assertEquals(windows, s.path("windows").asInt(), s.toString());
+                assertTrue(Double.isFinite(s.path("fad_inf").asDouble(Double.NaN)), s.toString());
+                assertTrue(s.path("fad_inf_slope").isNumber() && s.path("fad_inf_r2").isNumber(), s.toString());
+                assertEquals("fadtk score_inf: 25 sizes linspace(500, " + windows + ") drawn with replacement, seed 0, fit in 1/N",
+                        s.path("fad_inf_procedure").asText(), s.toString());
+            }
             assertEquals(4, Files.list(out.resolve(c)).filter(p -> p.toString().endsWith(".wav")).count());
         }
-        // the CLAP score pairs each concept with its own description: recompute the reference one here
-        try (ClapEmbedder embedder = ClapEmbedder.load(clapText, ClapWindows.SINGLE, Compute.cpu(), dir.resolve("cache2"))) {
+        // the CLAP score pairs each concept with its own description, one embedding per fragment: recompute it here
+        try (ClapEmbedder embedder = ClapEmbedder.load(clapText, ClapWindows.FADTK, Compute.cpu(), dir.resolve("cache2"))) {
             PreparedDataset data = PreparedDataset.open(ds);
             for (var e : java.util.Map.of("a", "a low calm hum", "b", "a bright high whistle").entrySet()) {
                 float[] text = embedder.embedTexts(List.of(e.getValue()))[0];
@@ -109,10 +135,9 @@ class EvalCommandTest {
                 int n = 0;
                 for (var f : java.util.stream.Stream.concat(data.train().stream(), data.valid().stream()).toList()) {
                     if (!f.concept().equals(e.getKey())) continue;
-                    for (float[] row : embedder.embed(data.audio(f))) {
-                        for (int i = 0; i < text.length; i++) sum += (double) text[i] * row[i];
-                        n++;
-                    }
+                    float[] clip = ClapEmbedder.clipEmbedding(embedder.embed(data.audio(f)));
+                    for (int i = 0; i < text.length; i++) sum += (double) text[i] * clip[i];
+                    n++;
                 }
                 JsonNode concept = report.path("concepts").path(e.getKey());
                 assertEquals(e.getValue(), concept.path("description").asText());
@@ -120,7 +145,14 @@ class EvalCommandTest {
             }
         }
         String md = Files.readString(out.resolve("eval.md"));
-        assertTrue(md.contains("| a | musicgen-ti | 4 |") && md.contains("| b | baseline | 3 |"), md);
+        assertTrue(md.contains("| a | musicgen-ti | 4 | 4 |") && md.contains("| b | baseline | 3 | 3 |"), md);
+        assertTrue(md.contains("weights sha256 " + clapSha) && md.contains("FAD∞"), md);
+
+        String[] badWindows = concat(evalArgs, new String[]{"--windows", "overlap"});
+        Cli.Run refusedWindows = Cli.run(badWindows);
+        assertEquals(1, refusedWindows.code());
+        assertEquals(1, refusedWindows.err().strip().lines().count(), refusedWindows.err());
+        assertTrue(refusedWindows.err().contains("--windows overlap: use fadtk"), refusedWindows.err());
         assertTrue(md.contains("| a | a low calm hum |"), md);
 
         // descriptions with a CLAP checkpoint that has no text tokenizer: refused before anything is generated
@@ -194,28 +226,55 @@ class EvalCommandTest {
         assertEquals(0, train.code(), train.err());
     }
 
+    /**
+     * 25 s clips of another system: 25 fadtk windows or 3 single ones each, counted as clips, and scored per clip by
+     * kNCC, kNCO and the CLAP score (one embedding per clip), while FAD takes every window.
+     */
     @Test
     void anotherSystemsLongClipsAreCountedAsClipsNotWindows(@TempDir Path dir) throws Exception {
         Path model = Golden.firstOfKind("musicgen_generate").dir();
-        String clap = Golden.firstOfKind("clap_audio").dir().toString();
+        Path clap = clapWithTokenizer(Golden.firstOfKind("clap_audio").dir(), dir.resolve("clap"));
         Path ds = TrainCommandTest.preparedDataset(dir, model);
         trainRunR(dir, model, ds, "--epochs", "1");
-        // 25 s clips: each several 10 s CLAP windows
         Path other = dir.resolve("baseline");
         for (int i = 0; i < 2; i++) {
             float[] x = new float[25 * 32000];
-            for (int n = 0; n < x.length; n++) x[n] = (float) (0.3 * Math.sin(2 * Math.PI * (300 + 200 * i) * n / 32000.0));
+            for (int n = 0; n < x.length; n++) x[n] = (float) (0.3 * Math.sin(2 * Math.PI * (300 + 200 * i) * n / 32000.0 * (1 + n / 4e5)));
             Wav.write(other.resolve("a").resolve("clip" + i + ".wav"), new float[][]{x}, 32000, Wav.Format.PCM16);
         }
-        Path out = dir.resolve("eval");
-        Cli.Run run = Cli.run("eval", "--concepts", dir.resolve("models/my-ds/r.safetensors").toString(), "--dataset", ds.toString(),
-                "--model", model.toString(), "--per-concept", "2", "--duration", "0.3", "--clap", clap, "--cache", dir.resolve("cache").toString(),
-                "--other", other.toString(), "--out", out.toString(), "--device", "cpu");
-        assertEquals(0, run.code(), run.err());
-        JsonNode baseline = JSON.readTree(out.resolve("eval.json").toFile()).path("concepts").path("a").path("systems").path("baseline");
-        assertEquals(2, baseline.path("clips").asInt(), baseline.toString());
-        assertTrue(baseline.path("windows").asInt() > 2, baseline.toString());
-        assertTrue(Files.readString(out.resolve("eval.md")).contains("| a | baseline | 2 |"), Files.readString(out.resolve("eval.md")));
+        Path descriptions = dir.resolve("descriptions.json");
+        Files.writeString(descriptions, "{\"a\": \"a low calm hum\"}");
+        for (ClapWindows mode : ClapWindows.values()) {
+            Path out = dir.resolve("eval-" + mode.id());
+            Cli.Run run = Cli.run("eval", "--concepts", dir.resolve("models/my-ds/r.safetensors").toString(), "--dataset", ds.toString(),
+                    "--model", model.toString(), "--per-concept", "2", "--duration", "0.3", "--clap", clap.toString(), "--cache",
+                    dir.resolve("cache").toString(), "--other", other.toString(), "--out", out.toString(), "--device", "cpu",
+                    "--windows", mode.id(), "--descriptions", descriptions.toString());
+            assertEquals(0, run.code(), run.err());
+            JsonNode report = JSON.readTree(out.resolve("eval.json").toFile());
+            assertEquals(mode.id(), report.path("windows").asText());
+            JsonNode baseline = report.path("concepts").path("a").path("systems").path("baseline");
+            assertEquals(2, baseline.path("clips").asInt(), baseline.toString());
+            assertEquals(mode == ClapWindows.FADTK ? 2 * 25 : 2 * 3, baseline.path("windows").asInt(), mode + ": " + baseline);
+            assertTrue(Files.readString(out.resolve("eval.md")).contains("| a | baseline | 2 | " + baseline.path("windows").asInt() + " |"),
+                    Files.readString(out.resolve("eval.md")));
+            // the CLAP score is the mean over clips of each clip's mean window, not the mean over windows
+            try (ClapEmbedder embedder = ClapEmbedder.load(clap, mode, Compute.cpu(), dir.resolve("cache-" + mode.id()))) {
+                float[] text = embedder.embedTexts(List.of("a low calm hum"))[0];
+                double perClip = 0, perWindow = 0;
+                int windows = 0;
+                for (Path f : ai.musicgenti.audio.AudioDecoder.audioFiles(other.resolve("a"))) {
+                    float[][] rows = embedder.embed(f);
+                    perClip += ClapEmbedder.score(text, new float[][]{ClapEmbedder.clipEmbedding(rows)}) / 2;
+                    perWindow += ClapEmbedder.score(text, rows) * rows.length;
+                    windows += rows.length;
+                }
+                perWindow /= windows;
+                assertEquals(perClip, baseline.path("clap_score").asDouble(), 1e-5, baseline.toString());
+                assertTrue(Math.abs(perClip - perWindow) > 1e-4, "the two readings differ on these clips, so the check above can fail: "
+                        + perClip + " " + perWindow);
+            }
+        }
     }
 
     @Test
@@ -245,6 +304,13 @@ class EvalCommandTest {
         assertEquals(0, Cli.run("train", "--resume", "r", "--model", model.toString(), "--dataset", ds.toString(),
                 "--out", dir.resolve("models").toString(), "--runs", dir.resolve("runs").toString(), "--device", "cpu",
                 "--cache", dir.resolve("cache").toString()).code());
+        // the run keeps the windowing its best FADs were measured with
+        Cli.Run otherWindows = Cli.run("train", "--resume", "r", "--model", model.toString(), "--dataset", ds.toString(),
+                "--out", dir.resolve("models").toString(), "--runs", dir.resolve("runs").toString(), "--device", "cpu",
+                "--cache", dir.resolve("cache").toString(), "--windows", "single");
+        assertEquals(1, otherWindows.code());
+        assertEquals(1, otherWindows.err().strip().lines().count(), otherWindows.err());
+        assertTrue(otherWindows.err().contains("--windows single: the run measured its best FADs with fadtk windows"), otherWindows.err());
         List<JsonNode> after = lines(metrics, "eval");
         assertEquals(3, after.size(), "resumed with the stored --eval-every");
         assertEquals(2, after.get(2).path("stale").asInt(), "the stale count survived the checkpoint");

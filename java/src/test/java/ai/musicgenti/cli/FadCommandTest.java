@@ -139,19 +139,21 @@ class FadCommandTest {
         Cli.Run r = Cli.run("clap-score", tones.toString(), "--text", texts.get(0), "--text", texts.get(1), "--per-file",
                 "--clap", clap.toString(), "--cache", dir.resolve("cache").toString(), "--device", "cpu");
         assertEquals(0, r.code(), r.err());
-        // the same numbers from the library in this JVM: each text's mean cosine over every window, and per file
-        try (ClapEmbedder embedder = ClapEmbedder.load(clap, ClapWindows.SINGLE, Compute.cpu(), dir.resolve("cache2"))) {
+        // the same numbers from the library in this JVM: each text's mean cosine over the files, each file one embedding
+        // (the mean of its windows: a 2 s tone has 2 fadtk windows, the default)
+        try (ClapEmbedder embedder = ClapEmbedder.load(clap, ClapWindows.FADTK, Compute.cpu(), dir.resolve("cache2"))) {
             float[][] rows = embedder.embedTexts(texts);
-            List<float[]> windows = new ArrayList<>();
-            for (Path f : ai.musicgenti.audio.AudioDecoder.audioFiles(tones)) windows.addAll(List.of(embedder.embed(f)));
+            List<float[]> perFile = new ArrayList<>();
+            for (Path f : ai.musicgenti.audio.AudioDecoder.audioFiles(tones)) perFile.add(ClapEmbedder.clipEmbedding(embedder.embed(f)));
             for (int t = 0; t < texts.size(); t++) {
                 double sum = 0;
-                for (float[] w : windows) {
+                for (float[] w : perFile) {
                     for (int i = 0; i < w.length; i++) sum += (double) rows[t][i] * w[i];
                 }
-                Matcher m = Pattern.compile("(?m)^clap-score ([0-9.-]+)  \"" + texts.get(t) + "\"  \\(8 files, 8 windows").matcher(r.out());
+                Matcher m = Pattern.compile("(?m)^clap-score ([0-9.-]+)  \"" + texts.get(t) + "\"  \\(8 files, 16 windows: one CLAP embedding per 10 s"
+                        + " window every 1 s").matcher(r.out());
                 assertTrue(m.find(), r.out());
-                assertEquals(sum / windows.size(), Double.parseDouble(m.group(1)), 1e-4, r.out());
+                assertEquals(sum / perFile.size(), Double.parseDouble(m.group(1)), 1e-4, r.out());
             }
             assertEquals(2 * 8, r.out().lines().filter(l -> l.matches("\\s+-?[0-9.]+\\s+tone-[0-9]\\.wav")).count(), r.out());
             assertTrue(rows[0][0] != rows[1][0], "different texts, different embeddings");
@@ -181,6 +183,14 @@ class FadCommandTest {
                 assertEquals(1, converted.filter(p -> p.toString().endsWith(".safetensors")).count(), "converted once into the cache");
             }
         }
+        Cli.Run single = Cli.run("clap-score", tones.toString(), "--text", texts.get(0), "--windows", "single", "--clap", clap.toString(),
+                "--cache", dir.resolve("cache").toString(), "--device", "cpu");
+        assertEquals(0, single.code(), single.err());
+        assertTrue(single.out().contains("(8 files, 8 windows: one CLAP embedding per 10 s window (48000 Hz"), single.out());
+        Cli.Run badWindows = Cli.run("clap-score", tones.toString(), "--text", "x", "--windows", "hop", "--clap", clap.toString());
+        assertEquals(1, badWindows.code());
+        assertEquals(1, badWindows.err().strip().lines().count(), badWindows.err());
+        assertTrue(badWindows.err().contains("--windows hop: use fadtk"), badWindows.err());
         Cli.Run missing = Cli.run("clap-score", dir.resolve("nope").toString(), "--text", "x", "--clap", clap.toString());
         assertEquals(1, missing.code());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());

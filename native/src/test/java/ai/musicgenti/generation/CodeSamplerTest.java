@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * elsewhere), so the conditioning here is tf.encoder_hidden_states and the reference is a brute-force loop over the
  * uncached forward.
  */
-class GeneratorTest {
+class CodeSamplerTest {
     private static final double GUIDANCE = 3.0;
     private static GoldenCase c;
     private static ModelFolder folder;

@@ -1,7 +1,7 @@
 package ai.musicgenti.golden;
 
 import ai.musicgenti.core.Tensors;
-import ai.musicgenti.eval.Frechet;
+import ai.musicgenti.metrics.Frechet;
 import org.bytedeco.pytorch.Tensor;
 
 /**

@@ -1,5 +1,7 @@
-package ai.musicgenti.eval;
+package ai.musicgenti.metrics;
 
+import ai.musicgenti.metrics.Frechet;
+import ai.musicgenti.metrics.SymmetricEigen;
 import ai.musicgenti.core.BadInputException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -255,13 +257,18 @@ class FadTest {
             if (i == 2) songs.put("outlier", gaussian(200, 6, 1.5, 1, 200 + i));
             else songs.put("song" + i, gaussian(200, 6, 0, 1, 200 + i));
         }
-        List<Frechet.SongScore> ranked = Frechet.perSong(ref, songs);
+        List<Frechet.SongScore> ranked = Frechet.perSong(ref, songs).scores();
         assertEquals(6, ranked.size());
         assertEquals("outlier", ranked.get(5).song());
         for (int i = 1; i < ranked.size(); i++) assertTrue(Math.abs(ranked.get(i - 1).fad()) <= Math.abs(ranked.get(i).fad()));
+        // a song of one row has no covariance: skipped with the reason, the others still scored
         songs.put("tiny", new float[][] {{1, 2, 3, 4, 5, 6}});
+        Frechet.PerSong withTiny = Frechet.perSong(ref, songs);
+        assertEquals(ranked.stream().map(Frechet.SongScore::fad).toList(), withTiny.scores().stream().map(Frechet.SongScore::fad).toList());
+        assertEquals(Map.of("tiny", "1 row, a song's FAD needs at least 2 (its own covariance)"), withTiny.skipped());
+        songs.put("broken", new float[][] {{1, 2, 3, 4, 5, 6}, {1, 2, Float.NaN, 4, 5, 6}});
         BadInputException e = assertThrows(BadInputException.class, () -> Frechet.perSong(ref, songs));
-        assertTrue(e.getMessage().contains("tiny"));
+        assertTrue(e.getMessage().contains("broken"));
     }
 
     @Test

@@ -1,5 +1,6 @@
-package ai.musicgenti.eval;
+package ai.musicgenti.metrics;
 
+import ai.musicgenti.metrics.NearestNeighbours;
 import ai.musicgenti.core.BadInputException;
 import org.junit.jupiter.api.Test;
 

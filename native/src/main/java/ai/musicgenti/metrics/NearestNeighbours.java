@@ -1,4 +1,4 @@
-package ai.musicgenti.eval;
+package ai.musicgenti.metrics;
 
 import ai.musicgenti.core.BadInputException;
 

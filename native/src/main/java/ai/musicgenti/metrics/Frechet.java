@@ -1,4 +1,4 @@
-package ai.musicgenti.eval;
+package ai.musicgenti.metrics;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Dtype;
@@ -10,9 +10,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -431,6 +433,15 @@ public final class Frechet {
         return fadInf(reference, eval, DEFAULT_INF_STEPS, DEFAULT_INF_MIN_N, seed);
     }
 
+    /**
+     * How {@link #fadInf(Reference, float[][], long)} got its number, for reports beside it: fadtk's score_inf over
+     * {@code rows} evaluated rows with this seed.
+     */
+    public static String infProcedure(int rows, long seed) {
+        return String.format(Locale.ROOT, "fadtk score_inf: %d sizes linspace(%d, %d) drawn with replacement, seed %d, fit in 1/N",
+                DEFAULT_INF_STEPS, DEFAULT_INF_MIN_N, rows, seed);
+    }
+
     private static double mean(double[] v) {
         double s = 0;
         for (double x : v) s += x;
@@ -443,14 +454,25 @@ public final class Frechet {
     public record SongScore(String song, double fad, Stats stats) {
     }
 
+    /** Per-song FADs ranked by |FAD| ascending, and the songs that got none with the reason, by name. */
+    public record PerSong(List<SongScore> scores, Map<String, String> skipped) {
+    }
+
     /**
-     * fadtk's {@code score_individual}: FAD(reference, song) from each song's own embedding frames, sorted by
-     * |FAD| ascending (ties by name), so the songs least like the reference come last. A song needs at least 2
-     * frames; with fewer than 2 × dim frames its covariance is rank-deficient (see {@link Stats#warning()}).
+     * fadtk's {@code score_individual}: FAD(reference, song) from each song's own embedding rows (its windows or
+     * frames), sorted by |FAD| ascending (ties by name), so the songs least like the reference come last. A song's
+     * covariance needs at least 2 rows: one with fewer is skipped with the reason (fadtk drops it with a logged
+     * error). With fewer than 2 × dim rows a song's covariance is rank-deficient (see {@link Stats#warning()}).
      */
-    public static List<SongScore> perSong(Reference reference, Map<String, float[][]> songs) {
+    public static PerSong perSong(Reference reference, Map<String, float[][]> songs) {
         List<SongScore> out = new ArrayList<>(songs.size());
+        Map<String, String> skipped = new LinkedHashMap<>();
         for (Map.Entry<String, float[][]> e : songs.entrySet()) {
+            int rows = e.getValue().length;
+            if (rows < 2) {
+                skipped.put(e.getKey(), rows + " row, a song's FAD needs at least 2 (its own covariance)");
+                continue;
+            }
             Stats s;
             try {
                 s = stats(e.getValue());
@@ -460,6 +482,6 @@ public final class Frechet {
             out.add(new SongScore(e.getKey(), reference.distanceTo(s), s));
         }
         out.sort(Comparator.comparingDouble((SongScore s) -> Math.abs(s.fad())).thenComparing(SongScore::song));
-        return out;
+        return new PerSong(List.copyOf(out), Collections.unmodifiableMap(skipped));
     }
 }
