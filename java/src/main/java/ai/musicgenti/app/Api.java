@@ -28,15 +28,15 @@ final class Api {
     private final PipelineJobs jobs;
     private final EventBus bus;
     private final String deviceLabel;
-    private final TrainJob.Evaluation evaluation;
+    private final String clap;
 
-    /** {@code evaluation}: the app's CLAP checkpoint and embedding cache for evaluations during training. */
-    Api(SafePaths paths, RunManager manager, PipelineJobs jobs, EventBus bus, TrainJob.Evaluation evaluation) {
+    /** {@code clap}: the CLAP checkpoint of evaluations during training (null: the default). */
+    Api(SafePaths paths, RunManager manager, PipelineJobs jobs, EventBus bus, String clap) {
         this.paths = paths;
         this.manager = manager;
         this.jobs = jobs;
         this.bus = bus;
-        this.evaluation = evaluation;
+        this.clap = clap;
         this.deviceLabel = jobs.model().compute().toString();
     }
 
@@ -127,7 +127,7 @@ final class Api {
                 .initWord(initWord == null || initWord.isBlank() ? null : initWord).seed(f.longValue("seed", 0, Long.MAX_VALUE, 0L)).build();
         TrainJob.Evaluation eval = new TrainJob.Evaluation(f.integer("eval_every", 0, 10_000, TrainJob.EVAL_EVERY),
                 f.integer("eval_clips", 1, 64, TrainJob.EVAL_CLIPS), f.has("eval_duration") ? f.number("eval_duration", 0, true, 60, null) : null,
-                null, f.integer("patience", 0, 10_000, TrainJob.PATIENCE), evaluation.clap(), evaluation.cache());
+                null, f.integer("patience", 0, 10_000, TrainJob.PATIENCE), clap, null, null);
         String name = f.has("run") ? SafePaths.name(f.text("run", 100, true), "field run") : freshName(String.join("-", concepts));
         // the fields' form first, so that a bad number is named even when the dataset is wrong too
         Path dataset = paths.existing("data", datasetName, "field dataset");
@@ -169,10 +169,9 @@ final class Api {
             throw HttpError.badRequest("field epochs: run " + name + " finished " + info.epochsDone() + "/" + target
                     + " epochs; ask for more (extend)");
         }
-        // the run's own base model, dataset, settings and evaluation; the app's device, CLAP and cache
+        // the run's own base model, dataset, settings and evaluation (its CLAP included); the app's device
         TrainJob.Settings settings = TrainJob.Settings.builder().model(jobs.model().withModel(null)).resume(name).epochs(target)
-                .out(paths.root("models")).runs(paths.root("runs"))
-                .evaluation(new TrainJob.Evaluation(null, null, null, null, null, null, evaluation.cache())).build();
+                .out(paths.root("models")).runs(paths.root("runs")).evaluation(TrainJob.Evaluation.runsOwn()).build();
         return manager.submit("train", name, device(), h -> jobs.train(settings, name, target, h));
     }
 

@@ -2,7 +2,6 @@ package ai.musicgenti.app;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.pipeline.ModelChoice;
-import ai.musicgenti.pipeline.TrainJob;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -90,8 +89,7 @@ public final class AppServer implements AutoCloseable {
         this.server = server;
         this.loopback = loopback;
         this.paths = new SafePaths(Map.of("data", settings.data(), "models", settings.models(), "runs", settings.runs()));
-        this.api = new Api(paths, manager, new PipelineJobs(settings.model(), paths), bus,
-                new TrainJob.Evaluation(null, null, null, null, null, settings.clap(), null));
+        this.api = new Api(paths, manager, new PipelineJobs(settings.model(), paths), bus, settings.clap());
         this.threads = Executors.newFixedThreadPool(MAX_CLIENTS + 16, r -> {
             Thread t = new Thread(r, "musicgen-ti-http");
             t.setDaemon(true);
