@@ -91,7 +91,7 @@ $('train-form').addEventListener('submit', async e => {
   body.concepts = [...$('train-concepts').querySelectorAll('input:checked')].map(c => c.value);
   try {
     const j = await api('POST', '/api/train', body);
-    state.jobs[j.id] = j;
+    if (!state.jobs[j.id]) state.jobs[j.id] = j;  // the job's own events may have overtaken this answer
     drawQueue();
     await loadRuns();
     selectLive(j.name);
@@ -154,7 +154,7 @@ async function runAction(action, body) {
   if (!state.live) return say($('train-status'), 'choose a run first', true);
   try {
     const j = await api('POST', `/api/runs/${encodeURIComponent(state.live)}/${action}`, body || {});
-    state.jobs[j.id] = j;
+    if (!state.jobs[j.id]) state.jobs[j.id] = j;  // the job's own events may have overtaken this answer
     drawQueue();
     say($('train-status'), `run ${state.live}: ${action === 'stop' ? 'stopping (saves first)' : j.state}`);
   } catch (err) { say($('train-status'), err.message, true); }
@@ -251,7 +251,7 @@ function connect() {
   });
   es.addEventListener('job', e => {
     const j = JSON.parse(e.data), before = state.jobs[j.id];
-    state.jobs[j.id] = j;
+    if (!state.jobs[j.id]) state.jobs[j.id] = j;  // the job's own events may have overtaken this answer
     drawQueue();
     const ended = !['queued', 'running'].includes(j.state) && (!before || before.state !== j.state);
     if (j.kind === 'train' && j.name === state.live) {
