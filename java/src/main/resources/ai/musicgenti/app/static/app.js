@@ -251,7 +251,7 @@ function connect() {
   });
   es.addEventListener('job', e => {
     const j = JSON.parse(e.data), before = state.jobs[j.id];
-    if (!state.jobs[j.id]) state.jobs[j.id] = j;  // the job's own events may have overtaken this answer
+    state.jobs[j.id] = j;
     drawQueue();
     const ended = !['queued', 'running'].includes(j.state) && (!before || before.state !== j.state);
     if (j.kind === 'train' && j.name === state.live) {
