@@ -241,6 +241,21 @@ final class Api {
         if (name.endsWith(".safetensors")) {
             ex.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"" + p.getFileName().toString().replace("\"", "") + "\"");
         }
-        Http.send(ex, 200, type, Files.readAllBytes(p));
+        byte[] bytes = Files.readAllBytes(p);
+        ex.getResponseHeaders().set("Accept-Ranges", "bytes");
+        String range = ex.getRequestHeaders().getFirst("Range");
+        // a player seeks in a clip by asking for the bytes from there on
+        java.util.regex.Matcher m = range == null ? null : java.util.regex.Pattern.compile("bytes=([0-9]{1,15})-([0-9]{0,15})").matcher(range.strip());
+        if (m != null && m.matches()) {
+            long from = Long.parseLong(m.group(1)), to = m.group(2).isEmpty() ? bytes.length - 1 : Math.min(Long.parseLong(m.group(2)), bytes.length - 1);
+            if (from >= bytes.length || from > to) {
+                ex.getResponseHeaders().set("Content-Range", "bytes */" + bytes.length);
+                throw new HttpError(416, "Range '" + SafePaths.shown(range) + "': outside the file's " + bytes.length + " bytes");
+            }
+            ex.getResponseHeaders().set("Content-Range", "bytes " + from + "-" + to + "/" + bytes.length);
+            Http.send(ex, 206, type, java.util.Arrays.copyOfRange(bytes, (int) from, (int) to + 1));
+            return;
+        }
+        Http.send(ex, 200, type, bytes);
     }
 }

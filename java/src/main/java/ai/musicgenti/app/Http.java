@@ -18,6 +18,8 @@ final class Http {
     /** The largest request body the API reads: requests are small JSON objects. */
     static final int MAX_BODY = 64 * 1024;
     static final int MAX_QUERY = 2048;
+    /** How much of a too-large body is read and dropped before the 413. */
+    static final int DRAIN = 1024 * 1024;
 
     private Http() {
     }
@@ -28,21 +30,17 @@ final class Http {
         if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             throw new HttpError(415, "body: send it as Content-Type: application/json");
         }
-        String length = ex.getRequestHeaders().getFirst("Content-Length");
-        if (length != null) {
-            try {
-                if (Long.parseLong(length) > MAX_BODY) throw new HttpError(413, "body: larger than " + MAX_BODY + " bytes");
-            } catch (NumberFormatException e) {
-                throw HttpError.badRequest("Content-Length: not a number");
-            }
-        }
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (InputStream in = ex.getRequestBody()) {
             byte[] chunk = new byte[8192];
+            long read = 0;
             for (int n; (n = in.read(chunk)) > 0; ) {
-                buf.write(chunk, 0, n);
-                if (buf.size() > MAX_BODY) throw new HttpError(413, "body: larger than " + MAX_BODY + " bytes");
+                read += n;
+                if (read <= MAX_BODY) buf.write(chunk, 0, n);
+                // read on past the limit (up to DRAIN) so that the client, still sending, gets the 413 rather than a reset
+                if (read > DRAIN) break;
             }
+            if (read > MAX_BODY) throw new HttpError(413, "body: larger than " + MAX_BODY + " bytes");
         }
         if (buf.size() == 0) return RunFolders.JSON.createObjectNode();
         try {

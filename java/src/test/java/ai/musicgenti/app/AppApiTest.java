@@ -94,6 +94,14 @@ class AppApiTest {
         Files.write(copy, wav.raw().body());
         assertEquals(15 * 640, Wav.read(copy).frames(), "0.3 s at the golden model's 50 Hz and 640 samples a frame");
         first.await(ev -> ev.type().equals("result") && ev.data().path("job").asText().equals(genJob), 30);
+        // a player seeking: the bytes from an offset on, and a range past the end refused
+        String wavPath = "/api/files/runs/" + files.get(0).path("path").asText();
+        AppClient.Reply part = client.send(client.request(wavPath).header("Range", "bytes=44-").GET().build());
+        assertEquals(206, part.status());
+        byte[] whole = wav.raw().body();
+        assertEquals(java.util.Arrays.toString(java.util.Arrays.copyOfRange(whole, 44, whole.length)), java.util.Arrays.toString(part.raw().body()));
+        assertEquals("bytes 44-" + (whole.length - 1) + "/" + whole.length, part.raw().headers().firstValue("Content-Range").orElse(""));
+        assertEquals(416, client.send(client.request(wavPath).header("Range", "bytes=" + whole.length + "-").GET().build()).status());
 
         // the run shows its curve; resume by extending it one epoch, from where it stopped
         JsonNode run = ok(client.get("/api/runs/r"), 200);

@@ -95,7 +95,7 @@ $('train-form').addEventListener('submit', async e => {
     drawQueue();
     await loadRuns();
     selectLive(j.name);
-    say($('train-status'), `run ${j.name}: ${j.state}${j.state === 'queued' ? ', waiting for the device' : ''}`);
+    if (state.jobs[j.id].state === 'queued') say($('train-status'), `run ${j.name}: queued, waiting for the device`);
   } catch (err) { say($('train-status'), err.message, true); }
 });
 
@@ -156,7 +156,8 @@ async function runAction(action, body) {
     const j = await api('POST', `/api/runs/${encodeURIComponent(state.live)}/${action}`, body || {});
     if (!state.jobs[j.id]) state.jobs[j.id] = j;  // the job's own events may have overtaken this answer
     drawQueue();
-    say($('train-status'), `run ${state.live}: ${action === 'stop' ? 'stopping (saves first)' : j.state}`);
+    const now = state.jobs[j.id];
+    if (['queued', 'running'].includes(now.state)) say($('train-status'), `run ${state.live}: ${action === 'stop' ? 'stopping (saves first)' : now.state}`);
   } catch (err) { say($('train-status'), err.message, true); }
 }
 
@@ -172,8 +173,8 @@ async function loadRuns() {
     h('tbody', {}, runs.map(r => h('tr', {},
       h('td', {}, h('input', {type: 'checkbox', class: 'compare', value: r.name, 'aria-label': 'compare ' + r.name, onchange: drawCompare})),
       h('td', {}, h('button', {type: 'button', onclick: () => showRun(r.name)}, r.name)),
-      h('td', {}, (r.settings.concepts || []).join(', ')),
-      h('td', {}, `${r.epochs_done}/${r.settings.epochs ?? '?'}`), h('td', {}, r.steps),
+      h('td', {}, ((r.settings.settings || r.settings).concepts || []).join(', ')),
+      h('td', {}, `${r.epochs_done}/${(r.settings.settings || r.settings).epochs ?? '?'}`), h('td', {}, r.steps),
       h('td', {}, r.job ? (state.jobs[r.job] || {}).state || 'active' : 'idle')))));
   $('runs-list').replaceChildren(runs.length ? table : h('p', {class: 'muted'}, 'no runs yet'));
 }

@@ -139,7 +139,9 @@ const RunView = {
 
   render(el, run, audioSrc) {
     el.replaceChildren();
-    const s = run.settings || {};
+    // config.json holds the run's settings under "settings" beside its model, dataset and evaluation
+    const s = Object.assign({}, run.settings || {}, (run.settings || {}).settings || {});
+    delete s.settings;
     el.append(h('h3', {}, 'Settings'), h('dl', {class: 'settings'},
       Object.entries(s).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))])));
     el.append(h('h3', {}, `Loss (${run.step_count} steps, ${run.epochs.length} epochs)`),
