@@ -73,7 +73,8 @@ final class BestRows {
 
     /** Writes the best rows as a concepts file whose {@code metrics} hold each concept's best FAD and best epoch. */
     void save(Path conceptsFile, List<ConceptPrompts.Concept> concepts, Trainer.Base base, int epochsDone, long step) throws IOException {
-        String metrics = JSON.writeValueAsString(Map.of("best_fad", new TreeMap<>(fad), "best_epoch", new TreeMap<>(epoch)));
+        // keys sorted like every other metrics object: Map.of's order changes from one JVM to the next
+        String metrics = JSON.writeValueAsString(new TreeMap<>(Map.of("best_fad", new TreeMap<>(fad), "best_epoch", new TreeMap<>(epoch))));
         LearnedConcepts.save(file(conceptsFile), concepts, rows, new LearnedConcepts.Info(base.id(), base.hash(), epochsDone, step, metrics));
     }
 
