@@ -34,6 +34,10 @@ import java.util.SplittableRandom;
  * <p>Randomness is a pure function of the seed and the position in training: the epoch's plan comes from
  * {@code (seed, epoch)}, each step's windows, templates and token order from {@code (seed, step)}. A checkpoint
  * therefore needs no serialised generator state, and resuming mid-epoch replays the same plan from where it stopped.
+ *
+ * <p>This class keeps the loop; its parts are {@link EpochPlan} (which fragments each step trains on),
+ * {@link Checkpoint} (the state a resume continues from), {@link BestRows} (each concept's lowest-FAD rows while it
+ * evaluates) and {@link MetricsLog} ({@code metrics.jsonl}).
  */
 public final class Trainer {
     private static final ObjectMapper JSON = FiniteJson.mapper();
