@@ -127,6 +127,10 @@ final class TrainCommand implements Callable<Integer> {
             + "metadata_concepts.json (default: the dataset's own when it has one; none = no CLAP score; with --resume: the run's own).")
     String descriptions;
 
+    @Option(names = "--eval-cfg", description = "Classifier-free guidance of the evaluation clips (default: the model's generation_config.json; "
+            + "with --resume: the run's own).")
+    Double evalCfg;
+
     @Option(names = "--patience", description = "Stop when no concept's FAD improved for P evaluations; 0 = never (default: 0; with --resume: the run's own).")
     Integer patience;
 
@@ -242,8 +246,10 @@ final class TrainCommand implements Callable<Integer> {
         int stop = patience != null ? patience : Integer.parseInt(stored.getOrDefault("patience", "0"));
         String clapId = HubClient.canonicalId(clap != null ? clap : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP));
         long seed = trainer.settings().seed();
-        ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
-                Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
+        Generator.Settings g = Generator.Settings.fromGenerationConfig(folder.generationConfig(), seed);
+        String cfg = evalCfg != null ? evalCfg.toString() : stored.get("cfg");
+        if (cfg != null) g = new Generator.Settings(g.maxNewTokens(), Double.parseDouble(cfg), g.sample(), g.topK(), g.topP(), g.temperature(), g.seed());
+        ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds, g, NearestNeighbours.DEFAULT_K, clips, false);
         Map<String, String> texts = ConceptDescriptions.choose(described, "--descriptions", prepared);
         ClapEmbedder embedder = ClapEmbedder.open(clapId, ClapWindows.SINGLE, Compute.choose(modelOptions.device, "f32"), cache, new ProgressBar());
         ConceptEvaluator evaluator = new ConceptEvaluator(model, tokenizer, embedder, prepared, validTemplates, settings, null,
@@ -255,6 +261,7 @@ final class TrainCommand implements Callable<Integer> {
         config.put("duration", Double.toString(seconds));
         config.put("patience", Integer.toString(stop));
         config.put("clap", clapId);
+        if (cfg != null) config.put("cfg", cfg);
         if (described != null) config.put("descriptions", described.equals(ConceptDescriptions.NONE) ? described : Path.of(described).toAbsolutePath().toString());
         trainer.evaluateWith(new Trainer.EvalSettings(every, stop, config, (concepts, epochsDone) -> {
             Path dir = outputs.runDir().resolve("eval").resolve(String.format(Locale.ROOT, "epoch-%03d", epochsDone));
