@@ -78,15 +78,15 @@ class SweepSpecTest {
         expect(ok.replace("method: grid", "method: random"), "s.yaml: run_cap: missing");
         expect(ok.replace("goal: minimize", "goal: smallest"), "s.yaml: metric.goal: expected minimize or maximize");
         expect(ok.replace("val_ce", "accuracy"), "s.yaml: metric.name: unknown metric accuracy");
-        expect(ok.replace("values: [2, 4]", "{distribution: int_uniform, min: 2, max: 8}"), "s.yaml: parameters.tokens: expected a mapping");
+        expect(ok.replace("{values: [2, 4]}", "5"), "s.yaml: parameters.tokens: expected a mapping with value, values or distribution, got 5");
         expect(ok.replace("{values: [2, 4]}", "{distribution: int_uniform, min: 2, max: 8}"), "s.yaml: parameters.tokens.distribution: a grid needs value or values");
         expect("method: random\nrun_cap: 3\nparameters:\n  lr: {distribution: normal, min: 0, max: 1}\n", "s.yaml: parameters.lr.distribution: not supported: \"normal\"");
         expect("method: random\nrun_cap: 3\nparameters:\n  tokens: {distribution: uniform, min: 2, max: 8}\n", "s.yaml: parameters.tokens.distribution: uniform gives fractions");
         expect("method: random\nrun_cap: 3\nparameters:\n  lr: {min: 0.5, max: 0.1}\n", "s.yaml: parameters.lr.max: max 0.1 is below min 0.5");
         expect("method: random\nrun_cap: 0\nparameters:\n  lr: {value: 0.1}\n", "s.yaml: run_cap: expected a whole number from 1");
-        expect(ok.replace("values: [2, 4]", "values: [2, 4]\n  tokens_num: {value: 3}"), "s.yaml: parameters.tokens_num: the same setting as parameters.tokens");
+        expect(ok.replace("{values: [2, 4]}", "{values: [2, 4]}\n  tokens_num: {value: 3}"), "s.yaml: parameters.tokens_num: the same setting as parameters.tokens");
         expect(ok.replace("tokens: {values: [2, 4]}", "shuffle_tokens: {value: \"yes please\"}"), "s.yaml: parameters.shuffle_tokens.value: expected true or false");
-        expect(ok.replace("tokens:", "tokens:\n    values: [1]\n  tokens:"), "s.yaml: not valid YAML");
+        expect(ok.replace("tokens:", "tokens:\n    values: [1]\n  tokens:"), "s.yaml: not valid YAML at line 6, column 9 (Duplicate field 'tokens')");
         expect("", "s.yaml: the file is empty");
     }
 
