@@ -63,7 +63,6 @@ public final class SweepRunner {
     /** Every unfinished trial, one after another in this process; a failed trial is reported and the next one runs. */
     public void runAll(String device, TrialTrainer trainer, Cancellation cancellation) throws IOException {
         for (int i = 0; i < folder.trials() && !cancellation.requested(); i++) {
-            if (folder.state(i).state() == TrialState.State.finished) continue;
             try {
                 runTrial(i, device, trainer, cancellation);
             } catch (Exception e) {
@@ -84,7 +83,10 @@ public final class SweepRunner {
         ExecutorService pool = Executors.newFixedThreadPool(parallel);
         try {
             for (int i = 0; i < folder.trials(); i++) {
-                if (folder.state(i).state() == TrialState.State.finished) continue;
+                if (folder.state(i).state() == TrialState.State.finished) {
+                    log.println(SweepFolder.runName(i) + ": finished already");
+                    continue;
+                }
                 String slot = slots.take();
                 if (cancellation.requested()) break;
                 int index = i;
