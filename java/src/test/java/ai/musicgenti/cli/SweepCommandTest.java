@@ -36,6 +36,10 @@ class SweepCommandTest {
     }
 
     static Path sweep(Path dir, String yaml, String... extra) throws Exception {
+        return sweep(dir, dataset, model, yaml, extra);
+    }
+
+    static Path sweep(Path dir, Path dataset, Path model, String yaml, String... extra) throws Exception {
         Path spec = dir.resolve("sweep.yaml");
         Files.writeString(spec, yaml);
         List<String> args = new ArrayList<>(List.of("sweep", spec.toString(), "--dataset", dataset.toString(), "--model", model.toString(),
