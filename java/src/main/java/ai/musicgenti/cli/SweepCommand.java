@@ -12,12 +12,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Hyper-parameter sweeps from W&B-style YAML: every trial here, N at once as child processes, or as a Slurm job array. */
@@ -99,21 +101,38 @@ final class SweepCommand implements Callable<Integer> {
         if (parallel == null && devices.size() <= 1) {
             runner.runAll(devices.isEmpty() ? null : devices.get(0), new TrainCommandTrainer(), Cancellation.NEVER);
         } else {
+            // Ctrl-C: the children are asked to stop (each saves its checkpoint) and awaited before this JVM ends
             AtomicBoolean stop = new AtomicBoolean();
-            Thread hook = new Thread(() -> stop.set(true));
+            CountDownLatch finished = new CountDownLatch(1);
+            Thread hook = new Thread(() -> {
+                stop.set(true);
+                try {
+                    finished.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
             Runtime.getRuntime().addShutdownHook(hook);
-            runner.runAllInChildren(n, devices, childCommand(folder.dir()), stop::get);
+            try {
+                runner.runAllInChildren(n, devices, childCommand(folder.dir()), stop::get);
+            } finally {
+                finished.countDown();
+            }
+            if (stop.get()) return 130;
+            Runtime.getRuntime().removeShutdownHook(hook);
         }
         System.out.print(Leaderboard.of(folder, Map.of()).table());
         return 0;
     }
 
-    /** This launcher again, in a process of its own, running one trial: the same JVM and class path. */
+    /** This launcher again, in a process of its own, running one trial: the same JVM, memory and stack options, and class path. */
     static SweepRunner.TrialCommand childCommand(Path sweepDir) {
         String dir = sweepDir.toAbsolutePath().toString();
+        List<String> jvm = ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(a -> a.startsWith("-X")).toList();
         return (index, device) -> {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xss4m",
-                    "-cp", System.getProperty("java.class.path"), Main.class.getName(), "sweep", "run-trial", dir, index));
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            cmd.addAll(jvm);
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "sweep", "run-trial", dir, index));
             if (device != null) cmd.addAll(List.of("--device", device));
             return cmd;
         };

@@ -68,8 +68,11 @@ public final class Leaderboard {
         for (int i = 0; i < folder.trials(); i++) {
             TrialState st = folder.state(i);
             String state = st.state().toString();
+            String scheduled = schedulerStates.containsKey(i) ? schedulerStates.get(i).toLowerCase(Locale.ROOT) : null;
             if (st.state() == TrialState.State.running && !st.alive()) state = "interrupted";
-            if (st.state() == TrialState.State.pending && schedulerStates.containsKey(i)) state = schedulerStates.get(i).toLowerCase(Locale.ROOT);
+            // not started yet, or ended by the scheduler (time limit, cancelled) before it could record that
+            if (scheduled != null && (st.state() == TrialState.State.pending
+                    || st.state() == TrialState.State.running && !List.of("running", "completing").contains(scheduled))) state = scheduled;
             Value v = value(folder.runDir(i).resolve("metrics.jsonl"), metric);
             Map<String, Object> shown = new LinkedHashMap<>();
             folder.space().trial(i).forEach((k, x) -> shown.put(folder.spec().names().getOrDefault(k, k), x));
