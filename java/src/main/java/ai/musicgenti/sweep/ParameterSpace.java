@@ -55,7 +55,8 @@ public final class ParameterSpace {
 
     private static Object draw(SweepSpec.Parameter p, TrainParameters.Type type, SplittableRandom random) {
         if (p.isFixedList()) {
-            // one draw even for a single value, so adding a value: parameter does not shift the others' draws... of later trials
+            // one draw even for a single value: every parameter takes one draw, so each is drawn from the same place in
+            // the trial's stream whatever the kinds of the parameters before it
             double u = random.nextDouble();
             if (p.probabilities() == null) return p.values().get(Math.min(p.values().size() - 1, (int) (u * p.values().size())));
             double cumulative = 0;
