@@ -33,9 +33,9 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null || ! comm
 fi
 
 $SUDO mkdir -p "$STATE" /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge /var/lib/munge /var/log/munge /etc/munge
-# munged refuses a key or folders that others can read or write
+# munged refuses a key or folders that others can read or write, and runs as root here: root owns them
 if [ ! -s /etc/munge/munge.key ]; then $SUDO mungekey --create --keyfile=/etc/munge/munge.key; fi
-$SUDO chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge 2>/dev/null || true
+$SUDO chown -R root:root /etc/munge /run/munge /var/lib/munge /var/log/munge
 $SUDO chmod 0700 /etc/munge /var/lib/munge /var/log/munge
 $SUDO chmod 0755 /run/munge
 $SUDO chmod 0400 /etc/munge/munge.key
