@@ -141,17 +141,8 @@ class SweepCommandTest {
         String yaml = "method: grid\nparameters:\n  concepts: {value: [a, b]}\n  tokens: {value: 2}\n  epochs: {value: " + epochs + "}\n"
                 + "  music_len: {value: 16}\n  seed: {value: 7}\n";
         SweepFolder folder = SweepFolder.create(dir.resolve("s"), "s", yaml, "s.yaml", dataset.toString(), model.toString());
-        List<String> cmd = SweepCommand.childCommand(folder.dir()).of("0", null);
-        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
-        Path checkpoint = folder.runDir(0).resolve("checkpoint.safetensors");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!Files.exists(checkpoint) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(10);
-        assertTrue(Files.exists(checkpoint), "no checkpoint within 120 s: " + Files.readString(dir.resolve("child.log")));
-        child.destroyForcibly();
-        assertTrue(child.waitFor(30, TimeUnit.SECONDS));
-        try (Safetensors st = Safetensors.open(checkpoint)) {
-            assertTrue(Integer.parseInt(st.metadata().get("epoch")) < epochs, "killed before the end: " + Files.readString(dir.resolve("child.log")));
-        }
+        TrainKillTest.killAfterFirstCheckpoint(SweepCommand.childCommand(folder.dir()).of("0", null), folder.runDir(0).resolve("checkpoint.safetensors"),
+                epochs, dir.resolve("child.log"));
         assertEquals("interrupted", status(folder.dir()).get("trials").get(0).get("state").asText());
 
         Cli.Run resumed = Cli.run("sweep", "run-trial", folder.dir().toString(), "0");
