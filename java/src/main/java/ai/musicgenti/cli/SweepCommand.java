@@ -82,12 +82,12 @@ final class SweepCommand implements Callable<Integer> {
         } catch (java.nio.file.NoSuchFileException e) {
             throw new BadInputException(specFile + ": not found; give a sweep YAML file (see configs/sweeps/)");
         }
-        SweepSpec spec = SweepSpec.parse(text, specFile.toString());
-        spec.notes().forEach(n -> System.err.println("note: " + specFile + ": " + n));
         String datasetPath = dataset.toRealPath().toString(), modelId = HubClient.canonicalId(model);
         String sweepId = id != null ? id : SweepFolder.defaultId(specFile, text, datasetPath, modelId);
         if (!sweepId.matches("[A-Za-z0-9._-]+")) throw new BadInputException("--id " + sweepId + ": use only A-Z, a-z, 0-9, '.', '_' and '-'");
         SweepFolder folder = SweepFolder.create(sweeps.resolve(sweepId), sweepId, text, specFile.toString(), datasetPath, modelId);
+        SweepSpec spec = folder.spec();
+        spec.notes().forEach(n -> System.err.println("note: " + specFile + ": " + n));
         System.err.printf("sweep %s: %d trial(s) (%s), %s %sd, in %s%n", folder.id(), folder.trials(), spec.method().toString().toLowerCase(),
                 spec.metric().name(), spec.metric().goal().toString().toLowerCase(), folder.dir());
         if (slurm) {

@@ -57,7 +57,10 @@ public final class SweepFolder {
         }
     }
 
-    /** Creates the sweep's folder, or opens it when it is the same sweep (same spec text, dataset and model). */
+    /**
+     * Creates the sweep's folder, or opens it when it is the same sweep (same spec text, dataset and model). A spec
+     * that does not parse is refused before anything is written.
+     */
     public static SweepFolder create(Path dir, String id, String specText, String source, String dataset, String model) throws IOException {
         SweepSpec spec = SweepSpec.parse(specText, source);
         if (Files.exists(dir.resolve(INFO))) {
