@@ -3,6 +3,7 @@ package ai.musicgenti.train;
 import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Seeds;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.data.FiniteJson;
 import ai.musicgenti.inversion.Adam;
@@ -418,7 +419,7 @@ public final class Trainer {
     }
 
     private StepMetrics trainStep(List<TrainingData.Example> batch) {
-        SplittableRandom random = new SplittableRandom(settings.seed() + 0x9E3779B97F4A7C15L * (step + 1));
+        SplittableRandom random = new SplittableRandom(Seeds.derive(settings.seed(), step));
         double lr = settings.lrAt(epoch);
         try (PointerScope scope = new PointerScope()) {
             List<String> texts = new ArrayList<>();
