@@ -127,7 +127,7 @@ final class Api {
                 .initWord(initWord == null || initWord.isBlank() ? null : initWord).seed(f.longValue("seed", 0, Long.MAX_VALUE, 0L)).build();
         TrainJob.Evaluation eval = new TrainJob.Evaluation(f.integer("eval_every", 0, 10_000, TrainJob.EVAL_EVERY),
                 f.integer("eval_clips", 1, 64, TrainJob.EVAL_CLIPS), f.has("eval_duration") ? f.number("eval_duration", 0, true, 60, null) : null,
-                null, f.integer("patience", 0, 10_000, TrainJob.PATIENCE), clap, null, null);
+                null, null, f.integer("patience", 0, 10_000, TrainJob.PATIENCE), clap, null, null);
         String name = f.has("run") ? SafePaths.name(f.text("run", 100, true), "field run") : freshName(String.join("-", concepts));
         // the fields' form first, so that a bad number is named even when the dataset is wrong too
         Path dataset = paths.existing("data", datasetName, "field dataset");

@@ -19,7 +19,7 @@ import java.util.Properties;
  */
 @Command(name = "musicgen-ti", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Teach MusicGen new musical concepts by textual inversion, and generate music with them.",
-        subcommands = {GenerateCommand.class, AppCommand.class, ReportCommand.class, PrepareCommand.class, TrainCommand.class, EvalCommand.class, FadCommand.class, ClapScoreCommand.class, InfoCommand.class, BenchCommand.class,
+        subcommands = {GenerateCommand.class, AppCommand.class, ReportCommand.class, PrepareCommand.class, TrainCommand.class, SweepCommand.class, EvalCommand.class, FadCommand.class, ClapScoreCommand.class, InfoCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces of errors.")

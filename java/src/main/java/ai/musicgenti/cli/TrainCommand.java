@@ -108,6 +108,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-duration", description = "Seconds per evaluation clip (default: the dataset's fragment length; with --resume: the run's own).")
     Double evalDuration;
 
+    @Option(names = "--eval-cfg", description = "Classifier-free guidance of the evaluation clips (default: the model's generation_config.json; "
+            + "with --resume: the run's own).")
+    Double evalCfg;
+
     @Option(names = "--descriptions", paramLabel = "FILE|none", description = "Concept descriptions for the CLAP score of --eval-every, as "
             + "metadata_concepts.json (default: the dataset's own when it has one; none = no CLAP score; with --resume: the run's own).")
     String descriptions;
@@ -138,6 +142,14 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        TrainJob.Result result = runStoppable(new TrainJob(settings()));
+        System.out.println(result.conceptsFile());
+        if (result.bestFile() != null) System.out.println(result.bestFile());
+        return 0;
+    }
+
+    /** The job's settings from the parsed flags; a flag that --resume would drop is refused here. */
+    TrainJob.Settings settings() {
         if (windows != null) ClapWindows.parse(windows); // a bad value fails at once, not after the model is loaded
         if (resume != null) requireRunSettings();
         Trainer.Settings training = Trainer.Settings.builder().concepts(concepts).tokens(tokens).epochs(epochs != null ? epochs : Trainer.Settings.EPOCHS)
@@ -145,14 +157,10 @@ final class TrainCommand implements Callable<Integer> {
                 .gradAmplify(gradAmplify).entropyAlpha(entropyAlpha).orthoAlpha(orthoAlpha).crAlpha(crAlpha).crMargin(crMargin)
                 .shuffleTokens(shuffleTokens).initWord(initWord).seed(seed).build();
         boolean runsModel = resume != null && !spec.commandLine().getParseResult().hasMatchedOption("--model");
-        TrainJob.Settings settings = TrainJob.Settings.builder()
+        return TrainJob.Settings.builder()
                 .model(runsModel ? modelOptions.choice().withModel(null) : modelOptions.choice()).dataset(dataset).training(training)
                 .run(run).resume(resume).epochs(epochs).out(out).runs(runs).trainPrompts(trainPrompts).validPrompts(validPrompts)
-                .evaluation(new TrainJob.Evaluation(evalEvery, evalClips, evalDuration, descriptions, patience, clap, windows, cache)).build();
-        TrainJob.Result result = runStoppable(new TrainJob(settings));
-        System.out.println(result.conceptsFile());
-        if (result.bestFile() != null) System.out.println(result.bestFile());
-        return 0;
+                .evaluation(new TrainJob.Evaluation(evalEvery, evalClips, evalDuration, evalCfg, descriptions, patience, clap, windows, cache)).build();
     }
 
     /** --resume continues with the run's settings: one given that differs is refused rather than dropped. */
@@ -186,7 +194,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Ctrl-C cancels the job, which stops after its current step, and waits until it has saved. */
-    private static TrainJob.Result runStoppable(TrainJob job) throws java.io.IOException {
+    static TrainJob.Result runStoppable(TrainJob job) throws java.io.IOException {
         Cancellation cancellation = new Cancellation();
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {

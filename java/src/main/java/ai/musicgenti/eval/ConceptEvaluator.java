@@ -6,6 +6,7 @@ import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Seeds;
 import ai.musicgenti.data.FiniteJson;
 import ai.musicgenti.data.Fragment;
 import ai.musicgenti.data.PreparedDataset;
@@ -257,7 +258,7 @@ public final class ConceptEvaluator {
             List<String> rows = prompts.subList(start, Math.min(n, start + settings.batch()));
             // each batch its own seed, derived from the given one and the batch's first clip
             CodeSampler.Settings s = new CodeSampler.Settings(maxNew, g.guidanceScale(), g.sample(), g.topK(), g.topP(), g.temperature(),
-                    g.seed() + 0x9E3779B97F4A7C15L * start);
+                    Seeds.derive(g.seed(), start));
             if (log != null) log.printf(Locale.ROOT, "generating %s: clips %d-%d of %d (%.1f s each)%n", concept, start + 1, start + rows.size(), n, settings.seconds());
             NoGradGuard noGrad = new NoGradGuard();
             try (PointerScope scope = new PointerScope()) {

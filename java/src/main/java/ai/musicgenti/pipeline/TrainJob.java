@@ -43,28 +43,33 @@ public final class TrainJob {
      * @param every        evaluate after every k-th epoch; 0 = off
      * @param clips        clips generated per concept for each evaluation
      * @param duration     seconds per clip; null = the dataset's fragment length
+     * @param cfg          classifier-free guidance of the clips; null = the model's generation_config.json
      * @param descriptions a metadata_concepts.json for the CLAP score, "none", or null for the dataset's own
      * @param patience     stop when no concept's FAD improved for this many evaluations; 0 = never
      * @param clap         CLAP checkpoint: hub id or local folder
      * @param windows      CLAP windowing (fadtk or single); a resumed run keeps its own
      * @param cache        embedding cache folder; null = the default
      */
-    public record Evaluation(Integer every, Integer clips, Double duration, String descriptions, Integer patience, String clap, String windows,
-                             Path cache) {
+    public record Evaluation(Integer every, Integer clips, Double duration, Double cfg, String descriptions, Integer patience, String clap,
+                             String windows, Path cache) {
         public static Evaluation runsOwn() {
-            return new Evaluation(null, null, null, null, null, null, null, null);
+            return new Evaluation(null, null, null, null, null, null, null, null, null);
         }
 
         public Evaluation withEvery(Integer every) {
-            return new Evaluation(every, clips, duration, descriptions, patience, clap, windows, cache);
+            return new Evaluation(every, clips, duration, cfg, descriptions, patience, clap, windows, cache);
         }
 
         public Evaluation withClips(Integer clips) {
-            return new Evaluation(every, clips, duration, descriptions, patience, clap, windows, cache);
+            return new Evaluation(every, clips, duration, cfg, descriptions, patience, clap, windows, cache);
+        }
+
+        public Evaluation withCfg(Double cfg) {
+            return new Evaluation(every, clips, duration, cfg, descriptions, patience, clap, windows, cache);
         }
 
         public Evaluation withPatience(Integer patience) {
-            return new Evaluation(every, clips, duration, descriptions, patience, clap, windows, cache);
+            return new Evaluation(every, clips, duration, cfg, descriptions, patience, clap, windows, cache);
         }
     }
 
@@ -206,8 +211,11 @@ public final class TrainJob {
         int stop = e.patience() != null ? e.patience() : Integer.parseInt(stored.getOrDefault("patience", Integer.toString(PATIENCE)));
         String clapId = HubClient.canonicalId(e.clap() != null ? e.clap() : stored.getOrDefault("clap", ClapEmbedder.DEFAULT_CLAP));
         long seed = trainer.settings().seed();
-        ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds,
-                CodeSampler.Settings.fromGenerationConfig(folder.generationConfig(), seed), NearestNeighbours.DEFAULT_K, clips, false);
+        CodeSampler.Settings sampling = CodeSampler.Settings.fromGenerationConfig(folder.generationConfig(), seed);
+        // the seed's sweeps vary cfg_coef; a resumed run keeps the guidance its earlier evaluations used
+        String cfg = e.cfg() != null ? e.cfg().toString() : stored.get("cfg");
+        if (cfg != null) sampling = sampling.withGuidanceScale(Double.parseDouble(cfg));
+        ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(clips, seconds, sampling, NearestNeighbours.DEFAULT_K, clips, false);
         Map<String, String> texts = ConceptDescriptions.choose(described, "--descriptions", prepared);
         ClapWindows clapWindows = evalWindows(e.windows(), stored);
         ClapEmbedder embedder = ClapEmbedder.open(clapId, clapWindows, Compute.choose(modelChoice.device(), "f32"), e.cache(), listener.downloads());
@@ -222,6 +230,7 @@ public final class TrainJob {
         config.put("patience", Integer.toString(stop));
         config.put("clap", clapId);
         config.put("windows", clapWindows.id());
+        if (cfg != null) config.put("cfg", cfg);
         // with the evaluation settings in every metrics line: which weights the FADs come from
         ClapEmbedder.Checkpoint checkpoint = embedder.checkpoint();
         if (checkpoint.weightsSha256() != null) config.put("clap_weights_sha256", checkpoint.weightsSha256());

@@ -3,7 +3,7 @@ package ai.musicgenti.train;
 import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
-import ai.musicgenti.core.Safetensors;
+import ai.musicgenti.core.Seeds;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.data.FiniteJson;
 import ai.musicgenti.inversion.Adam;
@@ -12,18 +12,14 @@ import ai.musicgenti.inversion.TextualInversion;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.text.PromptTokenizer;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,10 +35,13 @@ import java.util.SplittableRandom;
  * <p>Randomness is a pure function of the seed and the position in training: the epoch's plan comes from
  * {@code (seed, epoch)}, each step's windows, templates and token order from {@code (seed, step)}. A checkpoint
  * therefore needs no serialised generator state, and resuming mid-epoch replays the same plan from where it stopped.
+ *
+ * <p>This class keeps the loop; its parts are {@link EpochPlan} (which fragments each step trains on),
+ * {@link Checkpoint} (the state a resume continues from), {@link BestRows} (each concept's lowest-FAD rows while it
+ * evaluates) and {@link MetricsLog} ({@code metrics.jsonl}).
  */
 public final class Trainer {
     private static final ObjectMapper JSON = FiniteJson.mapper();
-    private static final String CHECKPOINT = "checkpoint.safetensors";
     private static final String CONFIG = "config.json";
     private static final double INIT_SIGMA = 0.1;
 
@@ -221,6 +220,7 @@ public final class Trainer {
     private final Settings settings;
     private final Outputs outputs;
     private final MetricsLog log;
+    private final Checkpoint checkpoint;
     private final ConceptPrompts prompts;
     private final Tensor learned;
     private final Adam adam;
@@ -235,11 +235,7 @@ public final class Trainer {
     private boolean fresh;
     private EvalSettings eval;
     private Map<String, String> storedEvalConfig = Map.of();
-    /** Best-per-concept state: its lowest FAD and the epoch of it, evaluations without improvement, the best rows. */
-    private final Map<String, Double> bestFad = new LinkedHashMap<>();
-    private final Map<String, Integer> bestEpoch = new LinkedHashMap<>();
-    private int staleEvals;
-    private Tensor best;
+    private BestRows best = new BestRows();
 
     private Trainer(Base base, TrainingData data, Templates templates, Settings settings, Outputs outputs, Tensor learned, Adam adam) {
         this.base = base;
@@ -248,6 +244,7 @@ public final class Trainer {
         this.settings = settings;
         this.outputs = outputs;
         this.log = new MetricsLog(outputs.runDir(), java.time.Clock.systemUTC());
+        this.checkpoint = new Checkpoint(outputs, base, data.location());
         if (settings.concepts().isEmpty()) throw new BadInputException("--concepts: name at least one concept");
         Map<String, Integer> counts = new LinkedHashMap<>();
         for (String c : settings.concepts()) {
@@ -269,7 +266,7 @@ public final class Trainer {
 
     /** A new run; its run folder must not hold a checkpoint yet. Call outside any PointerScope. */
     public static Trainer start(Base base, TrainingData data, Templates templates, Settings settings, Outputs outputs) {
-        if (Files.exists(outputs.runDir().resolve(CHECKPOINT))) {
+        if (Checkpoint.exists(outputs.runDir())) {
             throw new BadInputException("run folder " + outputs.runDir() + " already holds a run: continue it with --resume, or choose another --run");
         }
         int rows = settings.concepts().size() * settings.tokens();
@@ -290,25 +287,7 @@ public final class Trainer {
     }
 
     public static RunInfo describe(Path runDir) {
-        Path file = checkpoint(runDir);
-        try (Safetensors st = Safetensors.open(file)) {
-            Map<String, String> meta = st.metadata();
-            return new RunInfo(meta.get("base_model"), meta.get("dataset"), Integer.parseInt(meta.get("epoch")), settings(file, meta));
-        }
-    }
-
-    private static Path checkpoint(Path runDir) {
-        Path file = runDir.resolve(CHECKPOINT);
-        if (!Files.exists(file)) throw new BadInputException("--resume: " + file + " not found; start the run without --resume");
-        return file;
-    }
-
-    private static Settings settings(Path file, Map<String, String> meta) {
-        try {
-            return JSON.readValue(meta.get("settings"), Settings.class);
-        } catch (JsonProcessingException | IllegalArgumentException e) {
-            throw new BadInputException(file + ": unreadable settings (" + e.getMessage() + "); the checkpoint is damaged");
-        }
+        return Checkpoint.describe(runDir);
     }
 
     /**
@@ -316,26 +295,19 @@ public final class Trainer {
      * {@code epochs}, when not null, replaces the number of epochs (to train further). Call outside any PointerScope.
      */
     public static Trainer resume(Base base, TrainingData data, Templates templates, Outputs outputs, Integer epochs) {
-        Path file = checkpoint(outputs.runDir());
-        Safetensors.Contents checkpoint = Safetensors.load(file);
-        Map<String, String> meta = checkpoint.metadata();
-        Map<String, Tensor> tensors = checkpoint.tensors();
-        if (!base.hash().equals(meta.get("base_model_hash"))) {
-            throw new BadInputException("--resume: the run was trained on " + meta.get("base_model") + ", not on this model; use --model "
-                    + meta.get("base_model"));
-        }
-        Settings settings = settings(file, meta);
+        Checkpoint.Loaded saved = Checkpoint.load(outputs.runDir(), base);
+        Settings settings = saved.settings();
         if (epochs != null) settings = settings.withEpochs(epochs);
-        var device = base.model().decoder().compute().device();
-        Tensor learned = tensors.get("learned").to(device, org.bytedeco.pytorch.global.torch.ScalarType.Float).requires_grad_(true);
-        Adam adam = new Adam(learned, 0.9, 0.999, 1e-8, tensors.get("adam.m"), tensors.get("adam.v"), Long.parseLong(meta.get("adam_steps")));
-        Trainer t = new Trainer(base, data, templates, settings, outputs, learned, adam);
-        t.epoch = Integer.parseInt(meta.get("epoch"));
-        t.stepInEpoch = Integer.parseInt(meta.get("step_in_epoch"));
-        t.step = Long.parseLong(meta.get("step"));
-        t.epochCeSum = Double.parseDouble(meta.get("epoch_ce_sum"));
-        t.epochCeCount = Integer.parseInt(meta.get("epoch_ce_count"));
-        t.restoreBest(meta, tensors.get("best"));
+        Tensor learned = saved.learned(base.model().decoder().compute().device());
+        Trainer t = new Trainer(base, data, templates, settings, outputs, learned, saved.adam(learned));
+        Checkpoint.Position at = saved.position();
+        t.epoch = at.epoch();
+        t.stepInEpoch = at.stepInEpoch();
+        t.step = at.step();
+        t.epochCeSum = at.epochCeSum();
+        t.epochCeCount = at.epochCeCount();
+        t.storedEvalConfig = saved.evalConfig();
+        t.best = saved.best(learned.device());
         t.log.dropAfter(t.step);
         return t;
     }
@@ -366,7 +338,7 @@ public final class Trainer {
 
     /** {@code <run>.best.safetensors} beside the concepts file: per concept the rows of its lowest-FAD epoch. */
     public static Path bestFile(Path conceptsFile) {
-        return conceptsFile.resolveSibling(conceptsFile.getFileName().toString().replaceAll("\\.safetensors$", "") + ".best.safetensors");
+        return BestRows.file(conceptsFile);
     }
 
     /** The learned rows [concepts·tokens, d_model] F32, concepts in {@link Settings#concepts()} order. */
@@ -429,59 +401,25 @@ public final class Trainer {
         LearnedConcepts current = LearnedConcepts.of(prompts.concepts(), learned,
                 new LearnedConcepts.Info(base.id(), base.hash(), epoch, step, "{}"));
         Map<String, Map<String, Double>> metrics = eval.evaluation().evaluate(current, epoch);
-        if (best == null) best = learned.detach().to(org.bytedeco.pytorch.global.torch.ScalarType.Float).clone();
-        List<String> improved = new ArrayList<>();
-        for (ConceptPrompts.Concept c : prompts.concepts()) {
-            Double fad = metrics.getOrDefault(c.name(), Map.of()).get("fad");
-            if (fad == null || !Double.isFinite(fad)) continue;
-            Double before = bestFad.get(c.name());
-            if (before == null || fad < before) {
-                bestFad.put(c.name(), fad);
-                bestEpoch.put(c.name(), epoch);
-                best.narrow(0, c.firstRow(), c.tokens()).copy_(learned.detach().narrow(0, c.firstRow(), c.tokens()).to(org.bytedeco.pytorch.global.torch.ScalarType.Float));
-                improved.add(c.name());
-            }
-        }
-        staleEvals = improved.isEmpty() ? staleEvals + 1 : 0;
+        List<String> improved = best.update(prompts.concepts(), learned, metrics, epoch);
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("type", "eval");
         line.put("epoch", epoch);
         line.put("step", step);
         line.put("concepts", new java.util.TreeMap<>(metrics));
         line.put("improved", improved);
-        line.put("best_fad", new java.util.TreeMap<>(bestFad));
-        line.put("stale", staleEvals);
+        line.put("best_fad", new java.util.TreeMap<>(best.fad()));
+        line.put("stale", best.stale());
         // the settings that produced the numbers (CLAP checkpoint, windowing), as the checkpoint stores them
         line.put("eval_config", new java.util.TreeMap<>(eval.config()));
         log.append(line);
-        if (!improved.isEmpty()) {
-            LearnedConcepts.save(bestFile(outputs.conceptsFile()), prompts.concepts(), best,
-                    new LearnedConcepts.Info(base.id(), base.hash(), epoch, step, JSON.writeValueAsString(Map.of(
-                            "best_fad", new java.util.TreeMap<>(bestFad), "best_epoch", new java.util.TreeMap<>(bestEpoch)))));
-        }
-        listener.onEval(epoch, metrics, improved, staleEvals);
-        return eval.patience() > 0 && staleEvals >= eval.patience();
+        if (!improved.isEmpty()) best.save(outputs.conceptsFile(), prompts.concepts(), base, epoch, step);
+        listener.onEval(epoch, metrics, improved, best.stale());
+        return eval.patience() > 0 && best.stale() >= eval.patience();
     }
-
-    private void restoreBest(Map<String, String> meta, Tensor rows) {
-        try {
-            if (meta.containsKey("eval_config")) {
-                storedEvalConfig = JSON.readValue(meta.get("eval_config"), new com.fasterxml.jackson.core.type.TypeReference<Map<String, String>>() { });
-            }
-            if (meta.containsKey("eval_best_fad")) {
-                bestFad.putAll(JSON.readValue(meta.get("eval_best_fad"), new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Double>>() { }));
-                bestEpoch.putAll(JSON.readValue(meta.get("eval_best_epoch"), new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Integer>>() { }));
-                staleEvals = Integer.parseInt(meta.get("eval_stale"));
-            }
-        } catch (JsonProcessingException e) {
-            throw new BadInputException("checkpoint: unreadable evaluation state (" + e.getOriginalMessage() + "); the checkpoint is damaged");
-        }
-        if (rows != null) best = rows.to(learned.device(), org.bytedeco.pytorch.global.torch.ScalarType.Float);
-    }
-
 
     private StepMetrics trainStep(List<TrainingData.Example> batch) {
-        SplittableRandom random = new SplittableRandom(settings.seed() + 0x9E3779B97F4A7C15L * (step + 1));
+        SplittableRandom random = new SplittableRandom(Seeds.derive(settings.seed(), step));
         double lr = settings.lrAt(epoch);
         try (PointerScope scope = new PointerScope()) {
             List<String> texts = new ArrayList<>();
@@ -604,30 +542,8 @@ public final class Trainer {
         String metricsJson = JSON.writeValueAsString(shown == null ? Map.of() : new java.util.TreeMap<>(epochLine(shown)));
         LearnedConcepts.save(outputs.conceptsFile(), prompts.concepts(), learned,
                 new LearnedConcepts.Info(base.id(), base.hash(), epoch, step, metricsJson));
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("settings", JSON.writeValueAsString(settings));
-        meta.put("epoch", Integer.toString(epoch));
-        meta.put("step_in_epoch", Integer.toString(stepInEpoch));
-        meta.put("step", Long.toString(step));
-        meta.put("adam_steps", Long.toString(adam.steps()));
-        meta.put("lr", Double.toString(settings.lrAt(epoch)));
-        meta.put("epoch_ce_sum", Double.toString(epochCeSum));
-        meta.put("epoch_ce_count", Integer.toString(epochCeCount));
-        meta.put("rng", "derived: epoch plan from (seed, epoch), step draws from (seed, step)");
-        meta.put("base_model", base.id());
-        meta.put("base_model_hash", base.hash());
-        meta.put("concepts_file", outputs.conceptsFile().toAbsolutePath().normalize().toString());
-        if (data.location() != null) meta.put("dataset", data.location());
         Map<String, String> evalConfig = eval != null ? eval.config() : storedEvalConfig;
-        if (!evalConfig.isEmpty()) meta.put("eval_config", JSON.writeValueAsString(new java.util.TreeMap<>(evalConfig)));
-        Map<String, Tensor> tensors = new LinkedHashMap<>(Map.of("learned", learned, "adam.m", adam.m(), "adam.v", adam.v()));
-        if (best != null) {
-            meta.put("eval_best_fad", JSON.writeValueAsString(bestFad));
-            meta.put("eval_best_epoch", JSON.writeValueAsString(bestEpoch));
-            meta.put("eval_stale", Integer.toString(staleEvals));
-            tensors.put("best", best);
-        }
-        Safetensors.write(outputs.runDir().resolve(CHECKPOINT), tensors, meta);
+        checkpoint.save(settings, new Checkpoint.Position(epoch, stepInEpoch, step, epochCeSum, epochCeCount), learned, adam, evalConfig, best);
     }
 
 }

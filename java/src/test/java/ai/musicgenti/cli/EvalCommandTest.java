@@ -3,6 +3,7 @@ package ai.musicgenti.cli;
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.ModelFolder;
+import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.data.PreparedDataset;
 import ai.musicgenti.eval.ClapEmbedder;
 import ai.musicgenti.eval.ClapWindows;
@@ -19,6 +20,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static ai.musicgenti.cli.TrainCommandTest.concat;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -274,6 +276,25 @@ class EvalCommandTest {
                 assertTrue(Math.abs(perClip - perWindow) > 1e-4, "the two readings differ on these clips, so the check above can fail: "
                         + perClip + " " + perWindow);
             }
+        }
+    }
+
+    /** --eval-cfg is the guidance of the evaluation clips: the model's own 3.0 gives the clips of no flag, 1.0 others; the run keeps it. */
+    @Test
+    void evalCfgSetsTheGuidanceOfTheEvaluationClips(@TempDir Path dir) throws Exception {
+        Path model = Golden.firstOfKind("musicgen_generate").dir();
+        String clap = Golden.firstOfKind("clap_audio").dir().toString();
+        Path ds = TrainCommandTest.preparedDataset(dir, model);
+        String[] eval = {"--epochs", "1", "--eval-every", "1", "--eval-clips", "2", "--eval-duration", "0.3", "--clap", clap,
+                "--cache", dir.resolve("cache").toString()};
+        trainRunR(dir.resolve("none"), model, ds, eval);
+        trainRunR(dir.resolve("three"), model, ds, concat(eval, new String[]{"--eval-cfg", "3.0"}));
+        trainRunR(dir.resolve("one"), model, ds, concat(eval, new String[]{"--eval-cfg", "1.0"}));
+        byte[] none = Files.readAllBytes(dir.resolve("none/runs/r/eval/epoch-001/a/000.wav"));
+        assertArrayEquals(none, Files.readAllBytes(dir.resolve("three/runs/r/eval/epoch-001/a/000.wav")), "3.0 is the model's own guidance");
+        assertFalse(java.util.Arrays.equals(none, Files.readAllBytes(dir.resolve("one/runs/r/eval/epoch-001/a/000.wav"))), "1.0 turns guidance off");
+        try (Safetensors st = Safetensors.open(dir.resolve("one/runs/r/checkpoint.safetensors"))) {
+            assertEquals("1.0", JSON.readTree(st.metadata().get("eval_config")).path("cfg").asText(), "stored for --resume");
         }
     }
 

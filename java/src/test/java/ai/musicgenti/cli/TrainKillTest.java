@@ -37,18 +37,8 @@ class TrainKillTest {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(TrainCommandTest.concat(TrainCommandTest.concat(start, new String[]{"--run", "killed"}), common)));
-        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
         Path checkpoint = dir.resolve("runs/killed/checkpoint.safetensors");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!Files.exists(checkpoint) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(10);
-        assertTrue(Files.exists(checkpoint), "no checkpoint within 120 s: " + Files.readString(dir.resolve("child.log")));
-        child.destroyForcibly();
-        assertTrue(child.waitFor(30, TimeUnit.SECONDS));
-        // the kill landed mid-run when the run had not finished: its checkpoint says how far it got, whatever the timing
-        try (Safetensors st = Safetensors.open(checkpoint)) {
-            assertTrue(Integer.parseInt(st.metadata().get("epoch")) < EPOCHS,
-                    "the child finished before it could be killed: " + Files.readString(dir.resolve("child.log")));
-        }
+        killAfterFirstCheckpoint(cmd, checkpoint, EPOCHS, dir.resolve("child.log"));
 
         // a kill during a save may leave its temporary .part file, never a torn target
         try (Stream<Path> files = Stream.concat(Files.walk(dir.resolve("runs/killed")), Files.walk(dir.resolve("models")))) {
@@ -65,5 +55,21 @@ class TrainKillTest {
         float[] resumed = Tensors.toFloats(Safetensors.readAll(dir.resolve("models/my-ds/killed.safetensors")).get("a"));
         for (int i = 0; i < straight.length; i++) assertEquals(straight[i], resumed[i], 1e-6, "learned value " + i);
         assertEquals(MetricsLines.withoutClock(dir.resolve("runs/straight/metrics.jsonl")), MetricsLines.withoutClock(dir.resolve("runs/killed/metrics.jsonl")));
+    }
+
+    /**
+     * Starts {@code cmd} (output to {@code log}), kills it with SIGKILL once {@code checkpoint} exists, and checks from
+     * the checkpoint that the kill landed before the run's {@code epochs} were done, whatever the timing.
+     */
+    static void killAfterFirstCheckpoint(List<String> cmd, Path checkpoint, int epochs, Path log) throws Exception {
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.exists(checkpoint) && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(10);
+        assertTrue(Files.exists(checkpoint), "no checkpoint within 120 s: " + Files.readString(log));
+        child.destroyForcibly();
+        assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+        try (Safetensors st = Safetensors.open(checkpoint)) {
+            assertTrue(Integer.parseInt(st.metadata().get("epoch")) < epochs, "the child finished before it could be killed: " + Files.readString(log));
+        }
     }
 }

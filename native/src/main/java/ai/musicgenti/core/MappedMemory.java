@@ -71,6 +71,20 @@ final class MappedMemory {
         }
     }
 
+    /**
+     * Whether a live region holds this address. Tests ask it of their own tensor's data: {@link #live()} also counts
+     * other tests' regions, which the garbage collector may free at any moment.
+     */
+    static boolean maps(long data) {
+        synchronized (LIVE) {
+            for (Region r : LIVE) {
+                long start = r.owner.data_ptr().address();
+                if (data >= start && data < start + r.owner.nbytes()) return true;
+            }
+        }
+        return false;
+    }
+
     private static void unmap(MappedByteBuffer buffer) {
         if (UNMAP == null) return;
         try {

@@ -48,6 +48,10 @@ public final class CodeSampler {
             }
         }
 
+        public Settings withGuidanceScale(double scale) {
+            return new Settings(maxNewTokens, scale, sample, topK, topP, temperature, seed);
+        }
+
         /**
          * The checkpoint's {@code generation_config.json} with HF's defaults for absent keys (greedy, no guidance,
          * top-k 50); the length comes from {@code max_new_tokens}, else {@code max_length} less the start token.
