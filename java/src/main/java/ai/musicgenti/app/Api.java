@@ -181,9 +181,11 @@ final class Api {
     }
 
     private SweepFolder sweepFolder(String id) {
-        Path dir = paths.existing("runs", SweepFolder.UNDER_RUNS + "/" + SafePaths.name(id, "sweep"), "sweep");
+        String relative = SweepFolder.UNDER_RUNS + "/" + SafePaths.name(id, "sweep");
+        Path dir = paths.existing("runs", relative, "sweep");
         if (!Files.isDirectory(dir) || !SweepFolder.isSweep(dir)) throw HttpError.notFound("sweep '" + id + "': no such sweep");
-        return SweepFolder.open(dir);
+        // checked with links followed; opened by its path under the root so that its runs' paths are named under it
+        return SweepFolder.open(paths.resolve("runs", relative, "sweep"));
     }
 
     Object prepare(Fields f) {
