@@ -4,6 +4,8 @@ import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.pipeline.GenerateJob;
 import ai.musicgenti.pipeline.PrepareJob;
 import ai.musicgenti.pipeline.TrainJob;
+import ai.musicgenti.sweep.Leaderboard;
+import ai.musicgenti.sweep.SweepFolder;
 import ai.musicgenti.train.Trainer;
 import com.sun.net.httpserver.HttpExchange;
 
@@ -18,6 +20,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /** The JSON API the page and scripts use; every handler validates before anything runs. */
 final class Api {
@@ -98,6 +102,90 @@ final class Api {
             throw HttpError.notFound("run '" + name + "': no such run");
         }
         return dir;
+    }
+
+    /** Every sweep under runs/sweeps: its metric and how many trials are in each state; a damaged one as an error entry. */
+    Object sweeps() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        Path root = paths.root("runs").resolve(SweepFolder.UNDER_RUNS);
+        if (!Files.isDirectory(root)) return out;
+        List<Path> dirs;
+        try (Stream<Path> list = Files.list(root)) {
+            dirs = list.sorted().toList();
+        } catch (IOException e) {
+            return out;
+        }
+        for (Path d : dirs) {
+            String id = d.getFileName().toString();
+            SweepFolder folder;
+            try {
+                folder = sweepFolder(id);
+            } catch (HttpError e) {
+                continue; // not a sweep, or not one the app would open (a link out of runs, an odd name)
+            } catch (RuntimeException e) {
+                out.add(Map.of("id", id, "error", "unreadable sweep: " + e.getMessage()));
+                continue;
+            }
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("id", id);
+            try {
+                Map<String, Integer> states = new TreeMap<>();
+                for (Leaderboard.Row r : Leaderboard.of(folder, Map.of()).rows()) states.merge(r.state(), 1, Integer::sum);
+                s.put("metric", folder.spec().metric().name());
+                s.put("goal", folder.spec().metric().goal().toString().toLowerCase(Locale.ROOT));
+                s.put("trials", folder.trials());
+                s.put("states", states);
+                s.put("dataset", folder.dataset());
+            } catch (RuntimeException e) {
+                s.put("error", "unreadable trials: " + e.getMessage());
+            }
+            out.add(s);
+        }
+        return out;
+    }
+
+    /** The sweep's leaderboard, best first; each trial's run folder as a path under runs, for the run view. */
+    Object sweep(String id) {
+        SweepFolder folder = sweepFolder(id);
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("id", id);
+        s.put("metric", folder.spec().metric().name());
+        s.put("goal", folder.spec().metric().goal().toString().toLowerCase(Locale.ROOT));
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (Leaderboard.Row r : Leaderboard.of(folder, Map.of()).rows()) {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("trial", r.index());
+            t.put("run", r.run());
+            t.put("path", paths.relative("runs", folder.runDir(r.index())));
+            t.put("has_run", RunFolders.isRun(folder.runDir(r.index())));
+            t.put("parameters", r.parameters());
+            t.put("value", r.value());
+            t.put("best_epoch", r.bestEpoch());
+            t.put("epochs", r.epochs());
+            t.put("state", r.state());
+            rows.add(t);
+        }
+        s.put("trials", rows);
+        return s;
+    }
+
+    /** One trial's run, as {@link #run} shows an ordinary one; its clips are paths under runs like any run's. */
+    Object sweepRun(String id, String trial) {
+        SweepFolder folder = sweepFolder(id);
+        SafePaths.name(trial, "trial");
+        for (int i = 0; i < folder.trials(); i++) {
+            Path dir = folder.runDir(i);
+            if (SweepFolder.runName(i).equals(trial) && RunFolders.isRun(dir)) return RunFolders.run(paths.root("runs"), dir);
+        }
+        throw HttpError.notFound("trial '" + trial + "': sweep " + id + " has no such run yet");
+    }
+
+    private SweepFolder sweepFolder(String id) {
+        String relative = SweepFolder.UNDER_RUNS + "/" + SafePaths.name(id, "sweep");
+        Path dir = paths.existing("runs", relative, "sweep");
+        if (!Files.isDirectory(dir) || !SweepFolder.isSweep(dir)) throw HttpError.notFound("sweep '" + id + "': no such sweep");
+        // checked with links followed; opened by its path under the root so that its runs' paths are named under it
+        return SweepFolder.open(paths.resolve("runs", relative, "sweep"));
     }
 
     Object prepare(Fields f) {

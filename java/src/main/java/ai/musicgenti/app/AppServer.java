@@ -204,6 +204,12 @@ public final class AppServer implements AutoCloseable {
                 else if (s.size() == 3) Http.json(ex, 200, api.run(s.get(2)));
                 else throw HttpError.notFound("path: no such endpoint");
             }
+            case "GET sweeps" -> {
+                if (s.size() == 2) Http.json(ex, 200, api.sweeps());
+                else if (s.size() == 3) Http.json(ex, 200, api.sweep(s.get(2)));
+                else if (s.size() == 5 && s.get(3).equals("runs")) Http.json(ex, 200, api.sweepRun(s.get(2), s.get(4)));
+                else throw HttpError.notFound("path: use GET /api/sweeps, /api/sweeps/<id> or /api/sweeps/<id>/runs/<trial>");
+            }
             case "POST runs" -> {
                 if (s.size() != 4) throw HttpError.notFound("path: use POST /api/runs/<run>/stop or /resume");
                 switch (s.get(3)) {

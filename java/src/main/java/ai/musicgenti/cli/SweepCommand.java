@@ -37,7 +37,7 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "facebook/musicgen-small", description = "Hub repo id or local model folder (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--sweeps", defaultValue = "runs/sweeps", description = "Sweeps go to <sweeps>/<id>/ (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--sweeps", defaultValue = "runs/" + SweepFolder.UNDER_RUNS, description = "Sweeps go to <sweeps>/<id>/ (default: ${DEFAULT-VALUE}).")
     Path sweeps;
 
     @Option(names = "--id", description = "The sweep's id (default: the file's name and a hash of its text, dataset and model).")

@@ -28,6 +28,8 @@ import java.util.Map;
  */
 public final class SweepFolder {
     public static final String SPEC = "sweep.yaml";
+    /** The folder under a runs folder that sweeps go to by default: {@code runs/sweeps/<id>/}. */
+    public static final String UNDER_RUNS = "sweeps";
     private static final String INFO = "sweep.json";
     private static final ObjectMapper JSON = FiniteJson.mapper();
 
@@ -83,6 +85,11 @@ public final class SweepFolder {
         AtomicFiles.writeBytes(dir.resolve(SPEC), specText.getBytes(StandardCharsets.UTF_8));
         AtomicFiles.writeBytes(dir.resolve(INFO), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(info));
         return new SweepFolder(dir, info, spec);
+    }
+
+    /** Whether {@code dir} holds a sweep (its sweep.json), without reading it. */
+    public static boolean isSweep(Path dir) {
+        return Files.isRegularFile(dir.resolve(INFO));
     }
 
     public static SweepFolder open(Path dir) {

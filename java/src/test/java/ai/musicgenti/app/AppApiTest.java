@@ -4,6 +4,9 @@ import ai.musicgenti.audio.Wav;
 import ai.musicgenti.cli.TrainCommandTest;
 import ai.musicgenti.pipeline.ModelChoice;
 import ai.musicgenti.golden.Golden;
+import ai.musicgenti.sweep.LeaderboardTest;
+import ai.musicgenti.sweep.SweepFolder;
+import ai.musicgenti.sweep.TrialState;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -199,6 +203,59 @@ class AppApiTest {
         AppClient.Reply foreign = client.send(client.request("/api/train").header("Content-Type", "application/json").header("Origin", "http://evil.example")
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build());
         assertEquals(403, foreign.status());
+    }
+
+    /** The sweeps list and a leaderboard in the metric's order, each trial's run readable like any run; ids are names only. */
+    @Test
+    void showsSweepsAndTheirLeaderboards() throws Exception {
+        Path sweeps = dir.resolve("runs/sweeps");
+        SweepFolder folder = LeaderboardTest.sweep(sweeps, "val_ce", "minimize",
+                Arrays.asList(List.of(LeaderboardTest.epoch(1, 6.0)), List.of(LeaderboardTest.epoch(1, 5.0), LeaderboardTest.epoch(2, 3.0)), null));
+        folder.write(new TrialState(1, Map.of(), TrialState.State.finished, 1, "host", 0, null, null));
+        // a sweep outside runs, reached through a link, is neither listed nor served
+        SweepFolder outside = LeaderboardTest.sweep(dir.resolve("outside"), "val_ce", "minimize", List.of());
+        Files.createSymbolicLink(sweeps.resolve("linked"), outside.dir());
+
+        JsonNode list = ok(client.get("/api/sweeps"), 200);
+        assertEquals(1, list.size(), list.toString());
+        JsonNode s = list.get(0);
+        assertEquals("s", s.path("id").asText());
+        assertEquals("val_ce", s.path("metric").asText());
+        assertEquals("minimize", s.path("goal").asText());
+        assertEquals(3, s.path("trials").asInt());
+        assertEquals(1, s.path("states").path("finished").asInt(), s.toString());
+        assertEquals(2, s.path("states").path("pending").asInt(), s.toString());
+
+        JsonNode board = ok(client.get("/api/sweeps/s"), 200);
+        assertEquals("val_ce", board.path("metric").asText());
+        List<String> order = new ArrayList<>();
+        board.path("trials").forEach(t -> order.add(t.path("run").asText()));
+        assertEquals(List.of("trial-001", "trial-000", "trial-002"), order, "lowest val_ce first, no value last");
+        JsonNode best = board.path("trials").get(0);
+        assertEquals(3.0, best.path("value").asDouble());
+        assertEquals(2, best.path("best_epoch").asInt());
+        assertEquals(2, best.path("epochs").asInt());
+        assertEquals("finished", best.path("state").asText());
+        assertEquals(2L, best.path("parameters").path("tokens_num").asLong());
+        assertEquals("sweeps/s/runs/trial-001", best.path("path").asText());
+        assertTrue(best.path("has_run").asBoolean());
+        assertTrue(board.path("trials").get(2).path("value").isNull());
+        assertFalse(board.path("trials").get(2).path("has_run").asBoolean());
+
+        JsonNode run = ok(client.get("/api/sweeps/s/runs/trial-001"), 200);
+        assertEquals("trial-001", run.path("name").asText());
+        assertEquals(2, run.path("epochs").size());
+
+        for (String bad : List.of("/api/sweeps/..", "/api/sweeps/..%2fs", "/api/sweeps/%2e%2e", "/api/sweeps/%252e%252e", "/api/sweeps/-s",
+                "/api/sweeps/s/runs/..", "/api/sweeps/s/runs/..%2f..%2fr")) {
+            AppClient.Reply r = client.get(bad);
+            assertEquals(400, r.status(), bad + ": " + r.body());
+        }
+        for (String missing : List.of("/api/sweeps/nope", "/api/sweeps/linked", "/api/sweeps/s/runs/trial-002", "/api/sweeps/s/runs/trial-999",
+                "/api/sweeps/s/x", "/api/sweeps/s/runs")) {
+            AppClient.Reply r = client.get(missing);
+            assertEquals(404, r.status(), missing + ": " + r.body());
+        }
     }
 
     @Test

@@ -4,12 +4,14 @@ import ai.musicgenti.audio.Wav;
 import ai.musicgenti.cli.TrainCommandTest;
 import ai.musicgenti.pipeline.ModelChoice;
 import ai.musicgenti.golden.Golden;
+import ai.musicgenti.sweep.LeaderboardTest;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
@@ -25,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -41,13 +44,61 @@ class AppBrowserTest {
     static final Path DRIVER = Path.of(System.getenv().getOrDefault("CHROMEDRIVER", "/usr/bin/chromedriver"));
     static final Path SHOTS = Path.of("target", "screenshots");
 
-    @Test
-    void trainsStopsAndGeneratesFromThePage(@TempDir Path dir) throws Exception {
+    /** Headless chromium with its console kept; skips the test, saying why, where it is not installed. */
+    private static WebDriver browser() {
         if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(DRIVER)) {
             String reason = "AppBrowserTest skipped: " + CHROMIUM + " or " + DRIVER + " missing; apt-get install chromium chromium-driver";
             System.out.println(reason);
             Assumptions.abort(reason);
         }
+        org.openqa.selenium.logging.LoggingPreferences logs = new org.openqa.selenium.logging.LoggingPreferences();
+        logs.enable(org.openqa.selenium.logging.LogType.BROWSER, java.util.logging.Level.ALL);
+        ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile())
+                .addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,2400", "--autoplay-policy=no-user-gesture-required");
+        options.setCapability("goog:loggingPrefs", logs);
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile()).usingAnyFreePort().build();
+        return new ChromeDriver(service, options);
+    }
+
+    /** A sweep's leaderboard on the page, by keyboard: best first, and a trial opens in the Runs view; fits a phone. */
+    @Test
+    void showsASweepLeaderboardAndOpensATrialsRun(@TempDir Path dir) throws Exception {
+        LeaderboardTest.sweep(dir.resolve("runs/sweeps"), "val_ce", "minimize",
+                Arrays.asList(List.of(LeaderboardTest.epoch(1, 6.0)), List.of(LeaderboardTest.epoch(1, 5.0), LeaderboardTest.epoch(2, 3.0)), null));
+        try (AppServer server = AppServer.start(AppServer.Settings.builder().data(dir.resolve("data")).models(dir.resolve("models"))
+                .runs(dir.resolve("runs")).port(0).build())) {
+            WebDriver browser = browser();
+            try {
+                WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(60));
+                browser.get("http://127.0.0.1:" + server.port() + "/");
+                WebElement open = wait.until(b -> b.findElements(By.cssSelector("#sweeps-list button")).stream().findFirst().orElse(null));
+                assertEquals("s", open.getText());
+                open.sendKeys(Keys.ENTER);
+                wait.until(b -> b.findElements(By.cssSelector("#sweep-detail tbody tr")).size() == 3);
+                List<String> trials = browser.findElements(By.cssSelector("#sweep-detail tbody tr td:nth-child(2)")).stream().map(WebElement::getText).toList();
+                assertEquals(List.of("trial-001", "trial-000", "trial-002"), trials);
+                assertTrue(browser.findElement(By.cssSelector("#sweep-detail thead")).getText().contains("val_ce"));
+                assertTrue(browser.findElements(By.cssSelector("#sweep-detail tbody tr:nth-child(3) button")).isEmpty(), "a trial without a run has no link");
+                browser.findElement(By.cssSelector("#sweep-detail tbody tr:first-child button")).sendKeys(Keys.ENTER);
+                wait.until(b -> b.findElements(By.id("run-detail-h")).stream().anyMatch(e -> e.getText().equals("Run trial-001 (sweep s)")));
+                assertEquals("run-detail-h", ((JavascriptExecutor) browser).executeScript("return document.activeElement.id"), "the keyboard follows to the run");
+                browser.manage().window().setSize(new org.openqa.selenium.Dimension(390, 1600));
+                shot(browser, "app-sweep-phone.png");
+                Long overflow = (Long) ((JavascriptExecutor) browser).executeScript(
+                        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;");
+                assertTrue(overflow <= 0, "the page fits a phone's width; overflow " + overflow + " px");
+            } catch (RuntimeException | AssertionError e) {
+                browser.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).forEach(l -> System.out.println("browser console: " + l));
+                shot(browser, "app-sweep-failure.png");
+                throw e;
+            } finally {
+                browser.quit();
+            }
+        }
+    }
+
+    @Test
+    void trainsStopsAndGeneratesFromThePage(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("data");
         Files.createDirectories(data);
         TrainCommandTest.clips(data);
@@ -58,13 +109,7 @@ class AppBrowserTest {
                     "val_fraction", 0.25)), 202).path("id").asText();
             assertEquals("done", client.awaitJob(prep, 120).path("state").asText());
 
-            org.openqa.selenium.logging.LoggingPreferences logs = new org.openqa.selenium.logging.LoggingPreferences();
-            logs.enable(org.openqa.selenium.logging.LogType.BROWSER, java.util.logging.Level.ALL);
-            ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile())
-                    .addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,2400", "--autoplay-policy=no-user-gesture-required");
-            options.setCapability("goog:loggingPrefs", logs);
-            ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile()).usingAnyFreePort().build();
-            WebDriver browser = new ChromeDriver(service, options);
+            WebDriver browser = browser();
             try {
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(120));
                 browser.get("http://127.0.0.1:" + server.port() + "/");

@@ -25,7 +25,8 @@ class AppSafetyTest {
             new String[]{"GET", "/api/runs"}, new String[]{"GET", "/api/runs/r"}, new String[]{"GET", "/api/jobs"},
             new String[]{"GET", "/api/jobs/j1"}, new String[]{"GET", "/api/events"}, new String[]{"GET", "/api/files/runs/r/x.wav"},
             new String[]{"POST", "/api/prepare"}, new String[]{"POST", "/api/train"}, new String[]{"POST", "/api/generate"},
-            new String[]{"POST", "/api/runs/r/stop"}, new String[]{"POST", "/api/runs/r/resume"}, new String[]{"POST", "/api/jobs/j1/cancel"});
+            new String[]{"POST", "/api/runs/r/stop"}, new String[]{"POST", "/api/runs/r/resume"}, new String[]{"POST", "/api/jobs/j1/cancel"},
+            new String[]{"GET", "/api/sweeps"}, new String[]{"GET", "/api/sweeps/s"}, new String[]{"GET", "/api/sweeps/s/runs/trial-000"});
 
     private static AppServer.Settings.Builder settings(Path dir) {
         return AppServer.Settings.builder().data(dir.resolve("data")).models(dir.resolve("models")).runs(dir.resolve("runs")).port(0);

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class LeaderboardTest {
+public class LeaderboardTest {
     private static final String GRID = "method: grid\nmetric: {name: %s, goal: %s}\nparameters:\n  tokens_num: {values: [1, 2, 3]}\n";
 
     /** Eval lines as train writes them: per concept fad, kncc, knco, clap_score. */
@@ -21,11 +21,13 @@ class LeaderboardTest {
                 + "\"b\":{\"clap_score\":%s,\"fad\":%s,\"kncc\":0.5,\"knco\":null}},\"improved\":[],\"best_fad\":{},\"stale\":0}", epoch, clapA, fadA, clapB, fadB);
     }
 
-    private static String epoch(int epoch, Double validCe) {
+    /** An epoch line as train writes it. */
+    public static String epoch(int epoch, Double validCe) {
         return "{\"type\":\"epoch\",\"epoch\":" + epoch + ",\"step\":9,\"train_ce\":5.0,\"valid_ce\":" + validCe + "}";
     }
 
-    private static SweepFolder sweep(Path dir, String metric, String goal, List<List<String>> runs) throws Exception {
+    /** Sweep "s" in {@code dir/s} (tokens_num 1, 2, 3), trial i's metrics.jsonl holding {@code runs[i]} (null: no run). */
+    public static SweepFolder sweep(Path dir, String metric, String goal, List<List<String>> runs) throws Exception {
         String yaml = String.format(GRID, metric, goal);
         SweepFolder folder = SweepFolder.create(dir.resolve("s"), "s", yaml, "s.yaml", "/data/ds", "m");
         for (int i = 0; i < runs.size(); i++) {

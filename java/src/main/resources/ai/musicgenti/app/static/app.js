@@ -172,18 +172,20 @@ async function loadRuns() {
   const table = h('table', {}, h('thead', {}, h('tr', {}, ['compare', 'run', 'concepts', 'epochs', 'steps', 'state'].map(t => h('th', {}, t)))),
     h('tbody', {}, runs.map(r => h('tr', {},
       h('td', {}, h('input', {type: 'checkbox', class: 'compare', value: r.name, 'aria-label': 'compare ' + r.name, onchange: drawCompare})),
-      h('td', {}, h('button', {type: 'button', onclick: () => showRun(r.name)}, r.name)),
+      h('td', {}, h('button', {type: 'button', onclick: () => showRun(r.name, `/api/runs/${encodeURIComponent(r.name)}`)}, r.name)),
       h('td', {}, ((r.settings.settings || r.settings).concepts || []).join(', ')),
       h('td', {}, `${r.epochs_done}/${(r.settings.settings || r.settings).epochs ?? '?'}`), h('td', {}, r.steps),
       h('td', {}, r.job ? (state.jobs[r.job] || {}).state || 'active' : 'idle')))));
   $('runs-list').replaceChildren(runs.length ? table : h('p', {class: 'muted'}, 'no runs yet'));
 }
 
-async function showRun(name) {
+/** The run view of the run at {@code url} (an ordinary run, or a sweep's trial); {@code focus} moves the keyboard there. */
+async function showRun(name, url, focus) {
   try {
-    const run = await api('GET', `/api/runs/${encodeURIComponent(name)}`);
-    const el = h('div');
-    $('run-detail').replaceChildren(h('h3', {}, 'Run ' + name), el);
+    const run = await api('GET', url);
+    const el = h('div'), title = h('h3', {id: 'run-detail-h', tabindex: '-1'}, 'Run ' + name);
+    $('run-detail').replaceChildren(title, el);
+    if (focus) title.focus();
     RunView.render(el, run, clip => '/api/files/runs/' + clip.split('/').map(encodeURIComponent).join('/'));
   } catch (err) { $('run-detail').replaceChildren(h('p', {class: 'error'}, err.message)); }
 }
@@ -198,6 +200,41 @@ async function drawCompare() {
   if (fad.length) parts.push(Charts.line(fad, {title: 'FAD of two runs', xLabel: 'epoch', legend: true}));
   $('compare').replaceChildren(...parts);
 }
+
+// ---- sweeps ---------------------------------------------------------------------------------------------------
+
+const fmtParam = v => Array.isArray(v) ? v.join(' ') : String(v);
+
+async function loadSweeps() {
+  const sweeps = await api('GET', '/api/sweeps');
+  const table = h('table', {}, h('thead', {}, h('tr', {}, ['sweep', 'metric', 'trials', 'states'].map(t => h('th', {}, t)))),
+    h('tbody', {}, sweeps.map(s => h('tr', {},
+      h('td', {}, h('button', {type: 'button', onclick: () => showSweep(s.id)}, s.id)),
+      h('td', {}, s.error || `${s.metric} (${s.goal})`), h('td', {}, s.trials ?? ''),
+      h('td', {}, Object.entries(s.states || {}).map(([k, n]) => `${n} ${k}`).join(', '))))));
+  $('sweeps-list').replaceChildren(sweeps.length ? table : h('p', {class: 'muted'}, 'no sweeps under --runs/sweeps yet'));
+}
+
+/** The leaderboard in the server's order (best first); a trial's run opens in the Runs view. */
+async function showSweep(id) {
+  try {
+    const s = await api('GET', `/api/sweeps/${encodeURIComponent(id)}`);
+    const names = s.trials.length ? Object.keys(s.trials[0].parameters) : [];
+    let rank = 1;
+    const table = h('table', {}, h('caption', {}, `Sweep ${s.id}: ${s.metric}, ${s.goal === 'minimize' ? 'lowest' : 'highest'} first`),
+      h('thead', {}, h('tr', {}, ['#', 'trial', ...names, s.metric, 'best epoch', 'epochs', 'state'].map(t => h('th', {scope: 'col'}, t)))),
+      h('tbody', {}, s.trials.map(t => h('tr', {},
+        h('td', {}, t.value === null ? '–' : String(rank++)),
+        h('td', {}, t.has_run ? h('button', {type: 'button', 'aria-label': `open run ${t.run} of sweep ${s.id}`, onclick: () => {
+          showRun(`${t.run} (sweep ${s.id})`, `/api/sweeps/${encodeURIComponent(s.id)}/runs/${encodeURIComponent(t.run)}`, true);
+        }}, t.run) : t.run),
+        ...names.map(n => h('td', {}, fmtParam(t.parameters[n]))),
+        h('td', {}, t.value === null ? '–' : Charts.fmt(t.value)), h('td', {}, t.best_epoch ?? '–'), h('td', {}, t.epochs), h('td', {}, t.state)))));
+    $('sweep-detail').replaceChildren(table);
+  } catch (err) { $('sweep-detail').replaceChildren(h('p', {class: 'error'}, err.message)); }
+}
+
+$('sweeps-refresh').addEventListener('click', () => loadSweeps().catch(err => $('sweeps-list').replaceChildren(h('p', {class: 'error'}, err.message))));
 
 // ---- generate ------------------------------------------------------------------------------------------------
 
@@ -295,7 +332,7 @@ function connect() {
 
 (async () => {
   try {
-    await Promise.all([loadStatus(), loadDatasets(), loadRuns(), loadFiles()]);
+    await Promise.all([loadStatus(), loadDatasets(), loadRuns(), loadFiles(), loadSweeps()]);
   } catch (err) { say($('status'), err.message, true); }
   connect();
   setInterval(() => loadStatus().catch(() => {}), 10000);
