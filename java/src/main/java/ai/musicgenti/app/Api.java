@@ -1,7 +1,9 @@
 package ai.musicgenti.app;
 
 import ai.musicgenti.concepts.ConceptPrompts;
+import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.pipeline.GenerateJob;
+import ai.musicgenti.pipeline.ModelChoice;
 import ai.musicgenti.pipeline.PrepareJob;
 import ai.musicgenti.pipeline.TrainJob;
 import ai.musicgenti.sweep.Leaderboard;
@@ -21,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /** The JSON API the page and scripts use; every handler validates before anything runs. */
@@ -31,7 +34,6 @@ final class Api {
     private final RunManager manager;
     private final PipelineJobs jobs;
     private final EventBus bus;
-    private final String deviceLabel;
     private final String clap;
 
     /** {@code clap}: the CLAP checkpoint of evaluations during training (null: the default). */
@@ -41,7 +43,6 @@ final class Api {
         this.jobs = jobs;
         this.bus = bus;
         this.clap = clap;
-        this.deviceLabel = jobs.model().compute().toString();
     }
 
     private String device() {
@@ -52,7 +53,9 @@ final class Api {
         Runtime rt = Runtime.getRuntime();
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("model", jobs.model().model());
-        s.put("device", deviceLabel);
+        s.put("device", jobs.model().compute().toString());
+        s.put("device_setting", jobs.model().device());
+        s.put("dtype_setting", jobs.model().dtype());
         s.put("memory", Map.of("jvm_used", rt.totalMemory() - rt.freeMemory(), "jvm_max", rt.maxMemory(), "process_rss", rss()));
         Map<String, String> roots = new LinkedHashMap<>();
         paths.roots().forEach((k, v) -> roots.put(k, v.toString()));
@@ -188,6 +191,40 @@ final class Api {
         return SweepFolder.open(paths.resolve("runs", relative, "sweep"));
     }
 
+    static final Set<String> MODEL_FIELDS = Set.of("model", "device", "dtype");
+    private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}");
+
+    /**
+     * Switches the model, device and dtype of the jobs submitted from now on (running and queued ones keep theirs):
+     * small, medium or large (facebook/musicgen-*), a hub id (downloaded by the first job that needs it), or a folder
+     * under --models. The device and dtype are checked at once, so a page on a machine without CUDA hears so now.
+     */
+    Object model(Fields f) {
+        String model = f.text("model", SafePaths.MAX_LENGTH, true);
+        String id;
+        if (model.matches("small|medium|large")) id = "facebook/musicgen-" + model;
+        else if (HUB_ID.matcher(model).matches() && !Files.exists(paths.root("models").resolve(model))) id = model;
+        else {
+            Path folder = paths.existing("models", model, "field model");
+            if (!Files.isRegularFile(folder.resolve("config.json"))) {
+                throw HttpError.badRequest("field model: '" + SafePaths.shown(model) + "' under --models has no config.json; give small, medium, large, a hub id or a model folder");
+            }
+            id = folder.toString();
+        }
+        String device = f.has("device") ? f.text("device", 16, true) : jobs.model().device();
+        if (!device.matches("auto|cpu|cuda(:[0-9]{1,2})?")) throw HttpError.badRequest("field device: use auto, cpu, cuda or cuda:N");
+        String dtype = f.has("dtype") ? f.text("dtype", 8, true) : jobs.model().dtype();
+        if (!dtype.matches("auto|f32|f16|bf16")) throw HttpError.badRequest("field dtype: use auto, f32, f16 or bf16");
+        ModelChoice choice = new ModelChoice(id, device, dtype, jobs.model().threads());
+        try {
+            choice.compute();
+        } catch (BadInputException e) {
+            throw HttpError.badRequest("field device: " + e.getMessage());
+        }
+        jobs.use(choice);
+        return status();
+    }
+
     Object prepare(Fields f) {
         Path clips = paths.existing("data", f.text("clips", SafePaths.MAX_LENGTH, true), "field clips");
         if (!Files.isDirectory(clips)) throw HttpError.badRequest("field clips: must be a folder of concept folders");
@@ -196,7 +233,7 @@ final class Api {
         PrepareJob.Settings settings = PrepareJob.Settings.of(clips, dataset)
                 .withFragmentSeconds(f.number("fragment_seconds", 0, true, 30, PrepareJob.FRAGMENT_SECONDS))
                 .withValFraction(f.number("val_fraction", 0, false, 0.9, PrepareJob.VAL_FRACTION))
-                .withSeed(f.longValue("seed", 0, Long.MAX_VALUE, PrepareJob.SEED));
+                .withSeed(f.longValue("seed", 0, Long.MAX_VALUE, PrepareJob.SEED)).withModel(jobs.model());
         return manager.submit("prepare", name, device(), h -> jobs.prepare(settings, h));
     }
 

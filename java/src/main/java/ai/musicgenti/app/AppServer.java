@@ -222,6 +222,10 @@ public final class AppServer implements AutoCloseable {
                 JsonNode body = Http.jsonBody(ex);
                 Http.json(ex, 202, api.prepare(new Fields(body, Set.of("clips", "dataset", "fragment_seconds", "val_fraction", "seed"))));
             }
+            case "POST model" -> {
+                if (s.size() != 2) throw HttpError.notFound("path: use POST /api/model");
+                Http.json(ex, 200, api.model(new Fields(Http.jsonBody(ex), Api.MODEL_FIELDS)));
+            }
             case "POST train" -> Http.json(ex, 202, api.train(new Fields(Http.jsonBody(ex), Api.TRAIN_FIELDS)));
             case "POST generate" -> Http.json(ex, 202, api.generate(new Fields(Http.jsonBody(ex), Api.GENERATE_FIELDS)));
             case "GET files" -> api.file(ex, s.subList(2, s.size()));

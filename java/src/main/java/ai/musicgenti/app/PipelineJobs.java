@@ -26,7 +26,8 @@ final class PipelineJobs {
     /** Step and progress events are sent at most this often; an epoch's last step always. */
     static final long EVENT_NANOS = 200_000_000L;
 
-    private final ModelChoice model;
+    // switched from the page; each job keeps the choice it was submitted with
+    private volatile ModelChoice model;
     private final SafePaths paths;
 
     PipelineJobs(ModelChoice model, SafePaths paths) {
@@ -38,13 +39,18 @@ final class PipelineJobs {
         return model;
     }
 
+    /** The model, device and dtype of jobs submitted from now on. */
+    void use(ModelChoice choice) {
+        model = choice;
+    }
+
     /** Jobs on the same device wait for each other. */
     String device() {
         return model.device();
     }
 
     Object prepare(PrepareJob.Settings settings, RunManager.Handle h) throws IOException {
-        PrepareJob.Result r = new PrepareJob(settings.withModel(model)).run(new Events(h, null, 0), cancellation(h));
+        PrepareJob.Result r = new PrepareJob(settings).run(new Events(h, null, 0), cancellation(h));
         Map<String, Object> result = new LinkedHashMap<>();
         List<Map<String, Object>> concepts = new ArrayList<>();
         for (DatasetInfo.Concept c : r.report().concepts()) {

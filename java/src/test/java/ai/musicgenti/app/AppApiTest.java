@@ -258,6 +258,38 @@ class AppApiTest {
         }
     }
 
+    /** The page picks the model of later jobs: a size, a hub id or a folder under --models; a bad one is a 400 naming the field. */
+    @Test
+    void switchesTheModelOfLaterJobs(@TempDir Path own) throws Exception {
+        Path models = own.resolve("models");
+        Files.createDirectories(models.resolve("tiny"));
+        Files.copy(Golden.firstOfKind("musicgen_generate").dir().resolve("config.json"), models.resolve("tiny/config.json"));
+        Files.createDirectories(models.resolve("empty"));
+        try (AppServer app = AppServer.start(AppServer.Settings.builder().data(own.resolve("data")).models(models).runs(own.resolve("runs"))
+                .port(0).build())) {
+            AppClient c = new AppClient(app.port(), Map.of());
+            JsonNode status = ok(c.post("/api/model", Map.of("model", "small", "device", "cpu", "dtype", "f32")), 200);
+            assertEquals("facebook/musicgen-small", status.path("model").asText());
+            assertEquals("cpu", status.path("device_setting").asText());
+            assertEquals("f32", status.path("dtype_setting").asText());
+            assertEquals("facebook/musicgen-small", ok(c.get("/api/status"), 200).path("model").asText(), "kept for later jobs");
+            assertEquals(models.resolve("tiny").toRealPath().toString(), ok(c.post("/api/model", Map.of("model", "tiny")), 200).path("model").asText());
+            assertEquals("cpu", ok(c.get("/api/status"), 200).path("device_setting").asText(), "an omitted device stays");
+            assertEquals("someone/their-musicgen", ok(c.post("/api/model", Map.of("model", "someone/their-musicgen")), 200).path("model").asText());
+            AppClient.Reply missing = c.post("/api/model", Map.of("model", "nothing-here"));
+            assertEquals(404, missing.status(), "a folder that is not there, as for every path: " + missing.body());
+            for (Map<String, String> bad : List.of(Map.of("model", "../models/tiny"), Map.of("model", "/etc"), Map.of("model", "empty"),
+                    Map.of("model", "small", "device", "tpu"), Map.of("model", "small", "dtype", "f64"),
+                    Map.of("device", "cpu"))) {
+                AppClient.Reply r = c.post("/api/model", bad);
+                assertEquals(400, r.status(), bad + ": " + r.body());
+                String field = bad.containsKey("device") && bad.containsKey("model") ? "field device" : bad.containsKey("dtype") ? "field dtype" : "model";
+                assertTrue(r.error().contains(field), bad + ": " + r.error());
+            }
+            assertEquals("someone/their-musicgen", ok(c.get("/api/status"), 200).path("model").asText(), "refused choices change nothing");
+        }
+    }
+
     @Test
     void servesThePageAndItsAssetsOnly() throws Exception {
         AppClient.Reply page = client.get("/");

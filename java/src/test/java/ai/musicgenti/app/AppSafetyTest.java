@@ -24,7 +24,7 @@ class AppSafetyTest {
             new String[]{"GET", "/api/status"}, new String[]{"GET", "/api/datasets"}, new String[]{"GET", "/api/concepts-files"},
             new String[]{"GET", "/api/runs"}, new String[]{"GET", "/api/runs/r"}, new String[]{"GET", "/api/jobs"},
             new String[]{"GET", "/api/jobs/j1"}, new String[]{"GET", "/api/events"}, new String[]{"GET", "/api/files/runs/r/x.wav"},
-            new String[]{"POST", "/api/prepare"}, new String[]{"POST", "/api/train"}, new String[]{"POST", "/api/generate"},
+            new String[]{"POST", "/api/prepare"}, new String[]{"POST", "/api/train"}, new String[]{"POST", "/api/generate"}, new String[]{"POST", "/api/model"},
             new String[]{"POST", "/api/runs/r/stop"}, new String[]{"POST", "/api/runs/r/resume"}, new String[]{"POST", "/api/jobs/j1/cancel"},
             new String[]{"GET", "/api/sweeps"}, new String[]{"GET", "/api/sweeps/s"}, new String[]{"GET", "/api/sweeps/s/runs/trial-000"});
 

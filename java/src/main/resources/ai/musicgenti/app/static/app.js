@@ -37,7 +37,21 @@ async function loadStatus() {
     + `JVM heap ${(m.jvm_used / 2 ** 20).toFixed(0)} / ${(m.jvm_max / 2 ** 20).toFixed(0)} MiB`);
   for (const j of s.jobs) state.jobs[j.id] = j;
   drawQueue();
+  if (!$('model-name').value) {
+    $('model-name').value = s.model;
+    $('model-device').value = s.device_setting;
+    $('model-dtype').value = s.dtype_setting;
+  }
 }
+
+$('model-form').addEventListener('submit', async e => {
+  e.preventDefault();
+  try {
+    const s = await api('POST', '/api/model', formValues(e.target));
+    say($('model-result'), `next jobs: ${s.model} on ${s.device}`);
+    await loadStatus();
+  } catch (err) { say($('model-result'), err.message, true); }
+});
 
 function drawQueue() {
   const active = Object.values(state.jobs).filter(j => j.state === 'queued' || j.state === 'running').sort((a, b) => a.created - b.created);
