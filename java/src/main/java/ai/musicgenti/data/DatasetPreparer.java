@@ -18,14 +18,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -389,7 +386,7 @@ public final class DatasetPreparer {
         if (settings.valFraction() <= 0 || n < 2) return Set.of();
         int k = (int) Math.max(1, Math.min(n - 1, Math.round(settings.valFraction() * n)));
         Set<String> held = new HashSet<>();
-        sources.stream().map(Source::path).sorted(Comparator.comparing(p -> sha256Hex((settings.seed() + "/" + p).getBytes(StandardCharsets.UTF_8))))
+        sources.stream().map(Source::path).sorted(Comparator.comparing(p -> Caches.sha256((settings.seed() + "/" + p).getBytes(StandardCharsets.UTF_8))))
                 .limit(k).forEach(held::add);
         return held;
     }
@@ -514,14 +511,6 @@ public final class DatasetPreparer {
             return Caches.sha256(file);
         } catch (IOException e) {
             return null;
-        }
-    }
-
-    private static String sha256Hex(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -2,6 +2,7 @@ package ai.musicgenti.sweep;
 
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Caches;
 import ai.musicgenti.data.FiniteJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,9 +13,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -51,12 +49,7 @@ public final class SweepFolder {
      */
     public static String defaultId(Path specFile, String specText, String dataset, String model) {
         String stem = specFile.getFileName().toString().replaceFirst("\\.ya?ml$", "").replaceAll("[^A-Za-z0-9._-]", "_");
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest((specText + "\n" + dataset + "\n" + model).getBytes(StandardCharsets.UTF_8));
-            return stem + "-" + HexFormat.of().formatHex(h, 0, 4);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
+        return stem + "-" + Caches.sha256((specText + "\n" + dataset + "\n" + model).getBytes(StandardCharsets.UTF_8)).substring(0, 8);
     }
 
     /**

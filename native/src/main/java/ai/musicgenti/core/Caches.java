@@ -27,12 +27,7 @@ public final class Caches {
 
     /** The SHA-256 of a file's contents in hex. */
     public static String sha256(Path file) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+        MessageDigest md = sha256();
         byte[] buf = new byte[1 << 20];
         try (InputStream in = Files.newInputStream(file)) {
             for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
@@ -40,8 +35,21 @@ public final class Caches {
         return HexFormat.of().formatHex(md.digest());
     }
 
+    /** The SHA-256 of some bytes in hex. */
+    public static String sha256(byte[] bytes) {
+        return HexFormat.of().formatHex(sha256().digest(bytes));
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
     /**
-     * As {@link #sha256}, but a Hugging Face cache file that links to {@code blobs/<sha256>} is named by its hash
+     * As {@link #sha256(Path)}, but a Hugging Face cache file that links to {@code blobs/<sha256>} is named by its hash
      * already (LFS blobs are checked against it at download), so a checkpoint of gigabytes need not be read again.
      */
     public static String contentSha256(Path file) throws IOException {
