@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /** Hyper-parameter sweeps from W&B-style YAML: every trial here, N at once as child processes, or as a Slurm job array. */
 @Command(name = "sweep", mixinStandardHelpOptions = true,
@@ -102,23 +101,11 @@ final class SweepCommand implements Callable<Integer> {
         } else {
             // Ctrl-C: the children are asked to stop (each saves its checkpoint) and awaited before this JVM ends
             Cancellation stop = new Cancellation();
-            CountDownLatch finished = new CountDownLatch(1);
-            Thread hook = new Thread(() -> {
-                stop.cancel();
-                try {
-                    finished.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+            CtrlC.cancels(stop, c -> {
+                runner.runAllInChildren(n, devices, childCommand(folder.dir()), c);
+                return null;
             });
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                runner.runAllInChildren(n, devices, childCommand(folder.dir()), stop);
-            } finally {
-                finished.countDown();
-            }
             if (stop.isCancelled()) return 130;
-            Runtime.getRuntime().removeShutdownHook(hook);
         }
         System.out.print(Leaderboard.of(folder, Map.of()).table());
         return 0;

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /** Learns token embeddings for concepts of a prepared dataset (textual inversion); MusicGen stays frozen. */
 @Command(name = "train", mixinStandardHelpOptions = true,
@@ -194,30 +193,8 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Ctrl-C cancels the job, which stops after its current step, and waits until it has saved. */
-    static TrainJob.Result runStoppable(TrainJob job) throws java.io.IOException {
-        Cancellation cancellation = new Cancellation();
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            cancellation.cancel();
-            try {
-                finished.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
-        TrainJob.Result result;
-        try {
-            result = job.run(new TrainProgress(), cancellation);
-        } finally {
-            finished.countDown();
-        }
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-            // the hook is running: it returns now that the job has saved
-        }
-        return result;
+    static TrainJob.Result runStoppable(TrainJob job) throws Exception {
+        return CtrlC.cancels(new Cancellation(), c -> job.run(new TrainProgress(), c));
     }
 
     /** One progress line on stderr: epoch, step, loss and steps/s, redrawn at most ten times a second. */
