@@ -2,6 +2,7 @@ package ai.musicgenti.app;
 
 import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.pipeline.GenerateJob;
 import ai.musicgenti.pipeline.ModelChoice;
 import ai.musicgenti.pipeline.PrepareJob;
@@ -53,7 +54,7 @@ final class Api {
         Runtime rt = Runtime.getRuntime();
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("model", jobs.model().model());
-        s.put("device", jobs.model().compute().toString());
+        s.put("device", jobs.computeLabel());
         s.put("device_setting", jobs.model().device());
         s.put("dtype_setting", jobs.model().dtype());
         s.put("memory", Map.of("jvm_used", rt.totalMemory() - rt.freeMemory(), "jvm_max", rt.maxMemory(), "process_rss", rss()));
@@ -192,7 +193,6 @@ final class Api {
     }
 
     static final Set<String> MODEL_FIELDS = Set.of("model", "device", "dtype");
-    private static final Pattern HUB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}");
 
     /**
      * Switches the model, device and dtype of the jobs submitted from now on (running and queued ones keep theirs):
@@ -203,7 +203,7 @@ final class Api {
         String model = f.text("model", SafePaths.MAX_LENGTH, true);
         String id;
         if (model.matches("small|medium|large")) id = "facebook/musicgen-" + model;
-        else if (HUB_ID.matcher(model).matches() && !Files.exists(paths.root("models").resolve(model))) id = model;
+        else if (HubClient.isModelId(model) && !Files.exists(paths.root("models").resolve(model))) id = model;
         else {
             Path folder = paths.existing("models", model, "field model");
             if (!Files.isRegularFile(folder.resolve("config.json"))) {
@@ -215,13 +215,11 @@ final class Api {
         if (!device.matches("auto|cpu|cuda(:[0-9]{1,2})?")) throw HttpError.badRequest("field device: use auto, cpu, cuda or cuda:N");
         String dtype = f.has("dtype") ? f.text("dtype", 8, true) : jobs.model().dtype();
         if (!dtype.matches("auto|f32|f16|bf16")) throw HttpError.badRequest("field dtype: use auto, f32, f16 or bf16");
-        ModelChoice choice = new ModelChoice(id, device, dtype, jobs.model().threads());
         try {
-            choice.compute();
+            jobs.use(new ModelChoice(id, device, dtype, jobs.model().threads()));
         } catch (BadInputException e) {
             throw HttpError.badRequest("field device: " + e.getMessage());
         }
-        jobs.use(choice);
         return status();
     }
 

@@ -26,27 +26,43 @@ final class PipelineJobs {
     /** Step and progress events are sent at most this often; an epoch's last step always. */
     static final long EVENT_NANOS = 200_000_000L;
 
+    /** A model choice and the device and dtype it resolves to, which the status shows on every poll. */
+    private record Chosen(ModelChoice model, String computeLabel) {
+        Chosen(ModelChoice model) {
+            this(model, model.compute().toString());
+        }
+    }
+
     // switched from the page; each job keeps the choice it was submitted with
-    private volatile ModelChoice model;
+    private volatile Chosen chosen;
     private final SafePaths paths;
 
     PipelineJobs(ModelChoice model, SafePaths paths) {
-        this.model = model;
+        this.chosen = new Chosen(model);
         this.paths = paths;
     }
 
     ModelChoice model() {
-        return model;
+        return chosen.model();
     }
 
-    /** The model, device and dtype of jobs submitted from now on. */
+    /** The resolved device and dtype of {@link #model()}, e.g. cpu/f32. */
+    String computeLabel() {
+        return chosen.computeLabel();
+    }
+
+    /**
+     * The model, device and dtype of jobs submitted from now on.
+     *
+     * @throws ai.musicgenti.core.BadInputException when the device or dtype cannot be used here (CUDA absent)
+     */
     void use(ModelChoice choice) {
-        model = choice;
+        chosen = new Chosen(choice);
     }
 
     /** Jobs on the same device wait for each other. */
     String device() {
-        return model.device();
+        return chosen.model().device();
     }
 
     Object prepare(PrepareJob.Settings settings, RunManager.Handle h) throws IOException {

@@ -75,6 +75,11 @@ public final class HubClient {
      * that the record and hints built from it hold from any working directory and however the path was typed; a hub
      * repo as {@code org/name[@revision]}.
      */
+    /** Whether {@code arg} has the form of a hub model id ({@code org/name[@revision]}) rather than of a path. */
+    public static boolean isModelId(String arg) {
+        return ModelId.parse(arg).isPresent();
+    }
+
     public static String canonicalId(String modelArg) {
         try {
             Path path = Path.of(modelArg);
