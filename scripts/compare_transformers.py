@@ -3,7 +3,8 @@
 
   make-model DIR             a random musicgen-small-shaped MusicgenForConditionalGeneration, saved with
                              save_pretrained, plus the golden folder's T5 tokenizer files
-  bench DIR OUT.json         decode ms/step with guidance, one textual-inversion step, EnCodec encode speed
+  bench DIR OUT.json [PARTS]  decode ms/step with guidance, one textual-inversion step, EnCodec encode speed
+                             (PARTS: a comma-separated subset of decode,train,encode)
   profile DIR OUT_DIR        torch.profiler per-op tables of the same three parts (peer-decode/train/encode.txt)
   generate DIR PROMPT S WAV  what a user runs: load, tokenize, generate S seconds with guidance, write a WAV
   rss CMD...                 runs CMD and prints its wall time and peak resident memory as JSON on the last line
@@ -110,21 +111,26 @@ def timed(f, *args):
     return time.perf_counter() - t0
 
 
-def bench(folder, out_json, steps=50):
+def bench(folder, out_json, parts_csv="decode,train,encode", steps=50):
     import torch
     import transformers
 
+    wanted = parts_csv.split(",")
     parts = Parts(folder)
-    result = {"threads": torch.get_num_threads(), "torch": torch.__version__, "transformers": transformers.__version__}
-    # the difference between two generate() lengths leaves per-step time only (no T5, no warm-up, no audio decode)
-    parts.decode(8)
-    short = min(timed(parts.decode, 8) for _ in range(2))
-    long_ = min(timed(parts.decode, 8 + steps) for _ in range(2))
-    result["decode_ms_per_step"] = 1000 * (long_ - short) / steps
-    parts.ti_step()
-    result["train_s_per_step"] = min(timed(parts.ti_step) for _ in range(2))
-    parts.encode()
-    result["encode_x_realtime"] = parts.clip_seconds / min(timed(parts.encode) for _ in range(2))
+    result = {"threads": torch.get_num_threads(), "torch": torch.__version__, "transformers": transformers.__version__,
+              "glibc_tunables": os.environ.get("GLIBC_TUNABLES", "")}
+    if "decode" in wanted:
+        # the difference between two generate() lengths leaves per-step time only (no T5, no warm-up, no audio decode)
+        parts.decode(8)
+        short = min(timed(parts.decode, 8) for _ in range(2))
+        long_ = min(timed(parts.decode, 8 + steps) for _ in range(2))
+        result["decode_ms_per_step"] = 1000 * (long_ - short) / steps
+    if "train" in wanted:
+        parts.ti_step()
+        result["train_s_per_step"] = min(timed(parts.ti_step) for _ in range(2))
+    if "encode" in wanted:
+        parts.encode()
+        result["encode_x_realtime"] = parts.clip_seconds / min(timed(parts.encode) for _ in range(2))
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     with open(out_json, "w") as f:
         json.dump(result, f, indent=1)
@@ -189,7 +195,7 @@ def table(work):
     load = lambda name: json.load(open(os.path.join(work, name)))
     peer, ours = load("peer-bench.json"), load("ours-bench.json")
     pg, og, op = load("peer-generate.json"), load("ours-generate.json"), load("ours-prepare.json")
-    bf16 = load("ours-bf16.json")
+    bf16, peer_huge = load("ours-bf16.json"), load("peer-bench-hugetlb.json")
     gb = lambda b: b / 1e9
     rows = [
         ("decode with guidance, batch 1 (ms/step)", peer["decode_ms_per_step"], ours["decode_ms_per_step"], "{:.1f}"),
@@ -197,6 +203,8 @@ def table(work):
          bf16["decode_ms_per_step"], "{:.1f}"),
         ("textual-inversion step, 1 x 250 frames (s)", peer["train_s_per_step"], ours["train_s_per_step"], "{:.2f}"),
         ("EnCodec encode, 10 s clip (x real time)", peer["encode_x_realtime"], ours["encode_x_realtime"], "{:.1f}"),
+        ("EnCodec encode, the peer also with glibc.malloc.hugetlb=1 (x real time)", peer_huge["encode_x_realtime"],
+         ours["encode_x_realtime"], "{:.1f}"),
         ("generate 5 s end to end, load included (wall s)", pg["wall_s"], og["wall_s"], "{:.1f}"),
         ("peak resident memory of that generate (GB)", gb(pg["peak_rss_bytes"]), gb(og["peak_rss_bytes"]), "{:.2f}"),
         ("peak resident memory of prepare, 60 s clip (GB)", None, gb(op["peak_rss_bytes"]), "{:.2f}"),

@@ -37,6 +37,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -216,6 +217,8 @@ final class BenchCommand implements Callable<Integer> {
         figures.put("dtype", Dtype.of(compute.dtype()).name().toLowerCase(Locale.ROOT));
         figures.put("threads", CpuThreads.cores());
         figures.put("cpu", cpuModel());
+        // the allocator setting changes EnCodec's speed severalfold (README, "Huge pages"), so it goes with the figures
+        figures.put("glibc_tunables", Objects.requireNonNullElse(System.getenv("GLIBC_TUNABLES"), ""));
         long t0 = System.nanoTime();
         try (ModelFolder folder = model == null ? null
                 : ModelFolder.open(HubClient.fromEnvironment().resolveModel(model, new ProgressBar()))) {

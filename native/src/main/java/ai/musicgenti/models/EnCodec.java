@@ -330,43 +330,45 @@ public final class EnCodec {
     // ---------------------------------------------------------------- network
 
     /**
-     * The encoder's layer list mirrors the reference's ModuleList, ELUs included, because the checkpoint names
-     * layers by their index in it.
+     * The checkpoint names layers by their index in the reference's ModuleList, ELUs included; here each ELU is folded
+     * into the layer after it (see {@link Conv#forward}), so it only takes up an index.
      */
     private static List<Layer> buildEncoder(Config c, Weights w) {
         List<Layer> layers = new ArrayList<>();
-        layers.add(new Conv(c, w.pp(layers.size()), c.audioChannels(), c.numFilters(), c.kernelSize(), 1, 1));
+        int index = 0;
+        layers.add(new Conv(c, w.pp(index++), c.audioChannels(), c.numFilters(), c.kernelSize(), 1, 1, false));
         int channels = c.numFilters();
         int[] ratios = c.upsamplingRatios();
         for (int i = ratios.length - 1; i >= 0; i--) {
             for (int j = 0; j < c.numResidualLayers(); j++) {
-                layers.add(new ResnetBlock(c, w.pp(layers.size()), channels, pow(c.dilationGrowthRate(), j)));
+                layers.add(new ResnetBlock(c, w.pp(index++), channels, pow(c.dilationGrowthRate(), j)));
             }
-            layers.add(EnCodec::elu);
-            layers.add(new Conv(c, w.pp(layers.size()), channels, channels * 2, ratios[i] * 2, ratios[i], 1));
+            index++; // ELU
+            layers.add(new Conv(c, w.pp(index++), channels, channels * 2, ratios[i] * 2, ratios[i], 1, true));
             channels *= 2;
         }
-        layers.add(new Lstm(c, w.pp(layers.size()), channels));
-        layers.add(EnCodec::elu);
-        layers.add(new Conv(c, w.pp(layers.size()), channels, c.hiddenSize(), c.lastKernelSize(), 1, 1));
+        layers.add(new Lstm(c, w.pp(index++), channels));
+        index++; // ELU
+        layers.add(new Conv(c, w.pp(index), channels, c.hiddenSize(), c.lastKernelSize(), 1, 1, true));
         return layers;
     }
 
     private static List<Layer> buildDecoder(Config c, Weights w) {
         List<Layer> layers = new ArrayList<>();
+        int index = 0;
         int channels = c.numFilters() << c.upsamplingRatios().length;
-        layers.add(new Conv(c, w.pp(layers.size()), c.hiddenSize(), channels, c.kernelSize(), 1, 1));
-        layers.add(new Lstm(c, w.pp(layers.size()), channels));
+        layers.add(new Conv(c, w.pp(index++), c.hiddenSize(), channels, c.kernelSize(), 1, 1, false));
+        layers.add(new Lstm(c, w.pp(index++), channels));
         for (int ratio : c.upsamplingRatios()) {
-            layers.add(EnCodec::elu);
-            layers.add(new ConvTranspose(c, w.pp(layers.size()), channels, channels / 2, ratio * 2, ratio));
+            index++; // ELU
+            layers.add(new ConvTranspose(c, w.pp(index++), channels, channels / 2, ratio * 2, ratio));
             channels /= 2;
             for (int j = 0; j < c.numResidualLayers(); j++) {
-                layers.add(new ResnetBlock(c, w.pp(layers.size()), channels, pow(c.dilationGrowthRate(), j)));
+                layers.add(new ResnetBlock(c, w.pp(index++), channels, pow(c.dilationGrowthRate(), j)));
             }
         }
-        layers.add(EnCodec::elu);
-        layers.add(new Conv(c, w.pp(layers.size()), c.numFilters(), c.audioChannels(), c.lastKernelSize(), 1, 1));
+        index++; // ELU
+        layers.add(new Conv(c, w.pp(index), c.numFilters(), c.audioChannels(), c.lastKernelSize(), 1, 1, true));
         return layers;
     }
 
@@ -376,26 +378,23 @@ public final class EnCodec {
         return p;
     }
 
-    private static Tensor elu(Tensor x) {
-        return torch.elu(x);
-    }
-
     private interface Layer {
         Tensor forward(Tensor x);
     }
 
     /**
      * Conv1d that pads its input itself: by (effective kernel - stride) in total, split so that the output keeps
-     * ceil(length / stride) frames, plus the extra right padding that makes the last window complete.
+     * ceil(length / stride) frames, plus the extra right padding that makes the last window complete. With
+     * {@code eluFirst} it is the reference's ELU followed by its conv.
      */
     private static final class Conv implements Layer {
         private final Tensor weight;
         private final TensorOptional bias;
         private final long stride, dilation, kernel, paddingTotal;
-        private final boolean causal;
+        private final boolean causal, eluFirst;
         private final String padMode;
 
-        Conv(Config c, Weights w, int in, int out, int kernelSize, int stride, int dilation) {
+        Conv(Config c, Weights w, int in, int out, int kernelSize, int stride, int dilation, boolean eluFirst) {
             this.weight = w.pp("conv").weightNorm(out, in, kernelSize);
             this.bias = new TensorOptional(w.pp("conv").get("bias", out));
             this.stride = stride;
@@ -404,8 +403,13 @@ public final class EnCodec {
             this.paddingTotal = kernel - stride;
             this.causal = c.useCausalConv();
             this.padMode = c.padMode();
+            this.eluFirst = eluFirst;
         }
 
+        /**
+         * The ELU runs in place on the padded copy: padding (reflect, replicate or zeros) only repeats values, and
+         * ELU(0) = 0, so it equals padding the ELU's output, without allocating and filling one more activation.
+         */
         @Override
         public Tensor forward(Tensor x) {
             long length = x.size(-1);
@@ -415,6 +419,7 @@ public final class EnCodec {
             long right = causal ? 0 : paddingTotal / 2;
             long left = paddingTotal - right;
             Tensor padded = pad(x, left, right + extra, padMode);
+            if (eluFirst) padded = padded == x ? torch.elu(x) : torch.elu_(padded);
             return torch.conv1d(padded, weight, bias, new long[]{stride}, new long[]{0}, new long[]{dilation}, 1);
         }
 
@@ -450,9 +455,10 @@ public final class EnCodec {
             this.trimLeft = total - trimRight;
         }
 
+        /** The reference's ELU, then its transposed conv. */
         @Override
         public Tensor forward(Tensor x) {
-            Tensor y = torch.conv_transpose1d(x, weight, bias, new long[]{stride}, new long[]{0}, new long[]{0}, 1, 1);
+            Tensor y = torch.conv_transpose1d(torch.elu(x), weight, bias, new long[]{stride}, new long[]{0}, new long[]{0}, 1, 1);
             return y.narrow(-1, trimLeft, y.size(-1) - trimLeft - trimRight);
         }
     }
@@ -480,7 +486,7 @@ public final class EnCodec {
             Tensor seq = x.permute(2, 0, 1); // [time, batch, channels]
             Tensor zeros = seq.new_zeros(layers, seq.size(1), dim);
             Tensor out = torch.lstm(seq, new TensorVector(zeros, zeros), params, true, layers, 0.0, false, false, false).get0();
-            return out.add(seq).permute(1, 2, 0);
+            return out.add_(seq).permute(1, 2, 0);
         }
     }
 
@@ -491,15 +497,16 @@ public final class EnCodec {
         ResnetBlock(Config c, Weights w, int dim, int dilation) {
             int hidden = dim / c.compress();
             // Indices 1 and 3 of the block list; 0 and 2 are the ELUs.
-            this.first = new Conv(c, w.pp("block").pp(1), dim, hidden, c.residualKernelSize(), 1, dilation);
-            this.second = new Conv(c, w.pp("block").pp(3), hidden, dim, 1, 1, 1);
-            this.shortcut = c.useConvShortcut() ? new Conv(c, w.pp("shortcut"), dim, dim, 1, 1, 1) : null;
+            this.first = new Conv(c, w.pp("block").pp(1), dim, hidden, c.residualKernelSize(), 1, dilation, true);
+            this.second = new Conv(c, w.pp("block").pp(3), hidden, dim, 1, 1, 1, false);
+            this.shortcut = c.useConvShortcut() ? new Conv(c, w.pp("shortcut"), dim, dim, 1, 1, 1, false) : null;
         }
 
         @Override
         public Tensor forward(Tensor x) {
-            Tensor h = second.forward(elu(first.forward(elu(x))));
-            return (shortcut != null ? shortcut.forward(x) : x).add(h);
+            // the first conv's output is fresh, so its ELU and the shortcut's sum reuse their memory
+            Tensor h = second.forward(torch.elu_(first.forward(x)));
+            return shortcut != null ? shortcut.forward(x).add_(h) : h.add_(x);
         }
     }
 }
