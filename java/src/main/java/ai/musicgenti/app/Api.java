@@ -214,7 +214,7 @@ final class Api {
         String device = f.has("device") ? f.text("device", 16, true) : jobs.model().device();
         if (!device.matches("auto|cpu|cuda(:[0-9]{1,2})?")) throw HttpError.badRequest("field device: use auto, cpu, cuda or cuda:N");
         String dtype = f.has("dtype") ? f.text("dtype", 8, true) : jobs.model().dtype();
-        if (!dtype.matches("auto|f32|f16|bf16")) throw HttpError.badRequest("field dtype: use auto, f32, f16 or bf16");
+        if (!dtype.matches("auto|f32|f16|bf16|f16w")) throw HttpError.badRequest("field dtype: use auto, f32, f16, bf16 or f16w");
         try {
             jobs.use(new ModelChoice(id, device, dtype, jobs.model().threads()));
         } catch (BadInputException e) {

@@ -196,7 +196,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(scope = CommandLine.ScopeType.INHERIT, names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA), f32, f16, bf16 (default: ${DEFAULT-VALUE}).")
+    @Option(scope = CommandLine.ScopeType.INHERIT, names = "--dtype", defaultValue = "auto", description = "auto (f32 on CPU, bf16 on CUDA), f32, f16, bf16, or on the CPU f16w (f32 activations, f16 packed decoder weights) (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(scope = CommandLine.ScopeType.INHERIT, names = "--json", description = "Also write the figures to this JSON file.")
@@ -214,7 +214,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> figures = new LinkedHashMap<>();
         figures.put("model", model != null ? model + " weights" : shape + " shape, random weights");
         figures.put("device", compute.device().str().getString());
-        figures.put("dtype", Dtype.of(compute.dtype()).name().toLowerCase(Locale.ROOT));
+        figures.put("dtype", compute.dtypeName());
         figures.put("threads", CpuThreads.cores());
         figures.put("cpu", cpuModel());
         // the allocator setting changes EnCodec's speed severalfold (README, "Huge pages"), so it goes with the figures
@@ -227,7 +227,11 @@ final class BenchCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "model      %s, %s, %d cores (built in %.1f s)%n",
                     figures.get("model"), compute, CpuThreads.cores(), seconds(t0));
             if (decode) decode(net, compute, figures);
-            if (ti) trainSteps(net, compute, figures);
+            if (ti && compute.halfWeights()) {
+                System.out.println("train      skipped: --dtype f16w is for generation (its packed weights have no gradients)");
+            } else if (ti) {
+                trainSteps(net, compute, figures);
+            }
             if (encode) encode(net, compute, figures);
         }
         figures.put("peak_rss_bytes", peakResidentBytes());

@@ -12,7 +12,7 @@ import java.nio.file.Path;
  *
  * @param model   a Hugging Face repo id (org/name[@revision]) or a local model folder
  * @param device  auto (CUDA when present), cpu, cuda or cuda:N
- * @param dtype   auto, f32, f16 or bf16
+ * @param dtype   auto, f32, f16, bf16 or f16w (CPU generation)
  * @param threads CPU cores to use; 0 = OMP_NUM_THREADS when set, else all
  */
 public record ModelChoice(String model, String device, String dtype, int threads) {

@@ -117,6 +117,13 @@ class GenerateCommandTest {
                 "--duration", "1.0", "--seed", "3", "--out", wav.toString());
         assertEquals(0, r.code(), r.err());
         assertPlayable(wav, 32000, 50 * 640);
+
+        // the audio prompt goes through the decoder as many positions at once, here on packed F16 weights
+        Path packed = tmp.resolve("continued-f16w.wav");
+        Cli.Run f16w = Cli.process(Map.of(), "generate", "--model", golden.dir().toString(), "--prompt", PROMPT, "--audio-prompt", clip.toString(),
+                "--duration", "1.0", "--seed", "3", "--dtype", "f16w", "--out", packed.toString());
+        assertEquals(0, f16w.code(), f16w.err());
+        assertPlayable(packed, 32000, 50 * 640);
     }
 
     @Test

@@ -41,6 +41,9 @@ public class TrainCommandTest {
         assertEquals(2 * steps, Files.readAllLines(dir.resolve("runs/r/metrics.jsonl")).size(), "a line per step and per epoch");
         assertEquals(1, Main.run(concat(new String[]{"train", "--resume", "nope"}, common)));
         assertEquals(1, Main.run(concat(new String[]{"train", "--concepts", "a", "--run", "r"}, common)), "a second run under an existing name");
+        assertEquals(1, Main.run(concat(new String[]{"train", "--concepts", "a", "--run", "packed", "--dtype", "f16w"}, common)),
+                "f16w weights have no gradients");
+        assertTrue(!Files.exists(dir.resolve("runs/packed")), "a refused run leaves no folder");
 
         Path out = dir.resolve("out");
         assertEquals(0, Main.run("generate", "--model", model.toString(), "--concepts", concepts.toString(),
@@ -49,6 +52,11 @@ public class TrainCommandTest {
         for (String name : List.of("music-in-the-style-of-a", "music-in-the-style-of-b", "a-and-b-1-together")) {
             assertEquals(15 * 640, Wav.read(out.resolve(name + ".wav")).frames(), name);
         }
+        // the learned rows go into T5's input, so generation with packed F16 decoder weights takes them as they are
+        Path packed = dir.resolve("packed.wav");
+        assertEquals(0, Main.run("generate", "--model", model.toString(), "--concepts", concepts.toString(), "--dtype", "f16w",
+                "--prompt", "<a> and <b>", "--duration", "0.3", "--seed", "2", "--out", packed.toString()));
+        assertEquals(15 * 640, Wav.read(packed).frames());
         assertEquals(1, Main.run("generate", "--model", model.toString(), "--concepts", dir.resolve("nope.safetensors").toString(),
                 "--prompt", "x", "--out", out.toString()), "a missing concepts file is a user error");
     }

@@ -9,9 +9,15 @@ import java.util.Locale;
 
 /**
  * Where tensors live and in which floating dtype the model computes. Norms and softmax are computed in F32 whatever
- * the dtype (see the model code).
+ * the dtype (see the model code). With {@code halfWeights} (CPU only, {@code --dtype f16w}) the decoder's projections
+ * keep their weights as F16 packed for fbgemm and multiply F32 activations: half the bytes to stream per decoding
+ * step, with F32 sums; inference only.
  */
-public record Compute(Device device, ScalarType dtype) {
+public record Compute(Device device, ScalarType dtype, boolean halfWeights) {
+
+    public Compute(Device device, ScalarType dtype) {
+        this(device, dtype, false);
+    }
 
     public static Compute cpu() {
         return new Compute(new Device("cpu"), ScalarType.Float);
@@ -19,7 +25,8 @@ public record Compute(Device device, ScalarType dtype) {
 
     /**
      * @param device {@code auto} (CUDA when present, else CPU), {@code cpu}, {@code cuda} or {@code cuda:N}
-     * @param dtype  {@code auto} (F32 on CPU, BF16 on CUDA), {@code f32}, {@code f16}, {@code bf16}
+     * @param dtype  {@code auto} (F32 on CPU, BF16 on CUDA), {@code f32}, {@code f16}, {@code bf16}, or on the CPU
+     *               {@code f16w} (F32 activations, F16 packed projection weights)
      */
     public static Compute choose(String device, String dtype) {
         String d = device.toLowerCase(Locale.ROOT);
@@ -39,12 +46,16 @@ public record Compute(Device device, ScalarType dtype) {
             throw new BadInputException("--device " + device + ": unknown device; use auto, cpu, cuda or cuda:N");
         }
         boolean onCuda = dev.is_cuda();
+        if (dtype.equalsIgnoreCase("f16w")) {
+            if (onCuda) throw new BadInputException("--dtype f16w is a CPU path (fbgemm); on CUDA use --dtype f16 or bf16");
+            return new Compute(dev, ScalarType.Float, true);
+        }
         ScalarType type = switch (dtype.toLowerCase(Locale.ROOT)) {
             case "auto" -> onCuda ? ScalarType.BFloat16 : ScalarType.Float;
             case "f32", "float32", "fp32" -> ScalarType.Float;
             case "f16", "float16", "fp16" -> ScalarType.Half;
             case "bf16", "bfloat16" -> ScalarType.BFloat16;
-            default -> throw new BadInputException("--dtype " + dtype + ": unknown dtype; use auto, f32, f16 or bf16");
+            default -> throw new BadInputException("--dtype " + dtype + ": unknown dtype; use auto, f32, f16, bf16 or (CPU) f16w");
         };
         return new Compute(dev, type);
     }
@@ -61,8 +72,13 @@ public record Compute(Device device, ScalarType dtype) {
         return new TensorOptions(ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(device));
     }
 
+    /** The dtype as {@code --dtype} spells it. */
+    public String dtypeName() {
+        return halfWeights ? "f16w" : Dtype.of(dtype).name().toLowerCase(Locale.ROOT);
+    }
+
     @Override
     public String toString() {
-        return device.str().getString() + "/" + Dtype.of(dtype).name().toLowerCase(Locale.ROOT);
+        return device.str().getString() + "/" + dtypeName();
     }
 }

@@ -1,6 +1,7 @@
 package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.Weights;
 import org.bytedeco.pytorch.Scalar;
@@ -15,14 +16,31 @@ final class Layers {
     private Layers() {
     }
 
-    /** {@code nn.Linear}: {@code weight} [out, in], optional {@code bias} [out]. */
-    record Linear(Tensor weight, Tensor bias) {
+    /**
+     * {@code nn.Linear}: {@code weight} [out, in], optional {@code bias} [out]. Under {@link Compute#halfWeights} the
+     * weight is held only as fbgemm's packed F16 matrix, which has no autograd: such a layer is for inference.
+     */
+    record Linear(Tensor weight, Tensor bias, boolean packed) {
         static Linear load(Weights w, long out, long in, boolean bias) {
-            return new Linear(w.get("weight", out, in), bias ? w.get("bias", out) : null);
+            return of(w.compute(), w.get("weight", out, in), bias ? w.get("bias", out) : null);
+        }
+
+        /** @param weight [out, in], let go of when packed (its mapped pages can then leave memory) */
+        static Linear of(Compute compute, Tensor weight, Tensor bias) {
+            if (!compute.halfWeights()) return new Linear(weight, bias, false);
+            Tensor packed = torch.fbgemm_pack_gemm_matrix_fp16(weight);
+            weight.close();
+            return new Linear(packed, bias, true);
         }
 
         Tensor apply(Tensor x) {
-            return Ops.linear(x, weight, bias);
+            if (!packed) return Ops.linear(x, weight, bias);
+            if (x.requires_grad()) {
+                throw new BadInputException("--dtype f16w keeps F16 packed weights, which have no gradients: it is for"
+                        + " generation; train with --dtype f32");
+            }
+            return torch.fbgemm_linear_fp16_weight_fp32_activation(x.contiguous(), weight,
+                    bias == null ? new TensorOptional() : new TensorOptional(bias));
         }
     }
 

@@ -2,7 +2,7 @@ package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
-import ai.musicgenti.core.Ops;
+import ai.musicgenti.models.Layers.Linear;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.models.Layers.Activation;
@@ -83,11 +83,11 @@ public final class MusicGenDecoder {
     private final Layer[] layers;
     private final LayerNorm finalNorm;
     private final Activation activation;
-    private final Tensor lmHeads;          // [K*V, H]: one matmul yields every codebook's logits
+    private final Linear lmHeads;          // [K*V, H]: one matmul yields every codebook's logits
 
-    private record Layer(LayerNorm selfNorm, Tensor selfQ, Tensor selfK, Tensor selfV, Tensor selfOut,
-                         LayerNorm crossNorm, Tensor crossQ, Tensor crossK, Tensor crossV, Tensor crossOut,
-                         LayerNorm ffnNorm, Tensor fc1, Tensor fc2) {
+    private record Layer(LayerNorm selfNorm, Linear selfQ, Linear selfK, Linear selfV, Linear selfOut,
+                         LayerNorm crossNorm, Linear crossQ, Linear crossK, Linear crossV, Linear crossOut,
+                         LayerNorm ffnNorm, Linear fc1, Linear fc2) {
     }
 
     /** @param w the decoder root: names {@code model.decoder.*} and {@code lm_heads.*} below it */
@@ -100,7 +100,7 @@ public final class MusicGenDecoder {
         Weights dec = w.pp("model").pp("decoder");
 
         embedTokens = stacked(k, q -> dec.pp("embed_tokens").pp(q).get("weight", v + 1, h));
-        lmHeads = stacked(k, q -> w.pp("lm_heads").pp(q).get("weight", v, h));
+        lmHeads = Linear.of(compute, stacked(k, q -> w.pp("lm_heads").pp(q).get("weight", v, h)), null);
         long[] offsets = new long[k];
         for (int q = 0; q < k; q++) offsets[q] = q * (v + 1);
         codebookOffsets = Tensor.create(offsets, 1, k, 1).to(compute.device(), ScalarType.Long);
@@ -117,13 +117,13 @@ public final class MusicGenDecoder {
             Weights sa = l.pp("self_attn"), ca = l.pp("encoder_attn");
             layers[i] = new Layer(
                     LayerNorm.load(l.pp("self_attn_layer_norm"), h, LAYER_NORM_EPS),
-                    sa.pp("q_proj").get("weight", h, h), sa.pp("k_proj").get("weight", h, h),
-                    sa.pp("v_proj").get("weight", h, h), sa.pp("out_proj").get("weight", h, h),
+                    Linear.load(sa.pp("q_proj"), h, h, false), Linear.load(sa.pp("k_proj"), h, h, false),
+                    Linear.load(sa.pp("v_proj"), h, h, false), Linear.load(sa.pp("out_proj"), h, h, false),
                     LayerNorm.load(l.pp("encoder_attn_layer_norm"), h, LAYER_NORM_EPS),
-                    ca.pp("q_proj").get("weight", h, h), ca.pp("k_proj").get("weight", h, h),
-                    ca.pp("v_proj").get("weight", h, h), ca.pp("out_proj").get("weight", h, h),
+                    Linear.load(ca.pp("q_proj"), h, h, false), Linear.load(ca.pp("k_proj"), h, h, false),
+                    Linear.load(ca.pp("v_proj"), h, h, false), Linear.load(ca.pp("out_proj"), h, h, false),
                     LayerNorm.load(l.pp("final_layer_norm"), h, LAYER_NORM_EPS),
-                    l.pp("fc1").get("weight", ffn, h), l.pp("fc2").get("weight", h, ffn));
+                    Linear.load(l.pp("fc1"), ffn, h, false), Linear.load(l.pp("fc2"), h, ffn, false));
         }
         finalNorm = LayerNorm.load(dec.pp("layer_norm"), h, LAYER_NORM_EPS);
     }
@@ -179,8 +179,8 @@ public final class MusicGenDecoder {
         for (Layer layer : layers) {
             Tensor crossK = null, crossV = null;
             if (encoderHiddenStates != null) {
-                crossK = heads(Ops.linear(encoderHiddenStates, layer.crossK));
-                crossV = heads(Ops.linear(encoderHiddenStates, layer.crossV));
+                crossK = heads(layer.crossK.apply(encoderHiddenStates));
+                crossV = heads(layer.crossV.apply(encoderHiddenStates));
             }
             h = block(layer, h, selfAttentionFull(layer, layer.selfNorm.apply(h)), crossK, crossV, crossMask);
         }
@@ -216,8 +216,8 @@ public final class MusicGenDecoder {
                     selfK[i] = torch.zeros(shape, compute.floats());
                     selfV[i] = torch.zeros(shape, compute.floats());
                     if (encoderHiddenStates != null) {
-                        crossK[i] = heads(Ops.linear(encoderHiddenStates, layers[i].crossK));
-                        crossV[i] = heads(Ops.linear(encoderHiddenStates, layers[i].crossV));
+                        crossK[i] = heads(layers[i].crossK.apply(encoderHiddenStates));
+                        crossV[i] = heads(layers[i].crossV.apply(encoderHiddenStates));
                     }
                 }
                 crossMask = crossMask(encoderMask);
@@ -274,12 +274,12 @@ public final class MusicGenDecoder {
             for (int i = 0; i < layers.length; i++) {
                 Layer layer = layers[i];
                 Tensor x = layer.selfNorm.apply(h);
-                Tensor k = heads(Ops.linear(x, layer.selfK)), v = heads(Ops.linear(x, layer.selfV));
+                Tensor k = heads(layer.selfK.apply(x)), v = heads(layer.selfV.apply(x));
                 cache.selfK[i].narrow(2, past, t).copy_(k);
                 cache.selfV[i].narrow(2, past, t).copy_(v);
                 Tensor keys = cache.selfK[i].narrow(2, 0, past + t), values = cache.selfV[i].narrow(2, 0, past + t);
-                Tensor attn = attend(heads(Ops.linear(x, layer.selfQ)), keys, values, causal, false);
-                Tensor selfOut = Ops.linear(mergeHeads(attn), layer.selfOut);
+                Tensor attn = attend(heads(layer.selfQ.apply(x)), keys, values, causal, false);
+                Tensor selfOut = layer.selfOut.apply(mergeHeads(attn));
                 h = block(layer, h, selfOut,
                         cache.crossK == null ? null : cache.crossK[i], cache.crossV == null ? null : cache.crossV[i],
                         cache.crossMask);
@@ -303,18 +303,18 @@ public final class MusicGenDecoder {
     private Tensor block(Layer layer, Tensor h, Tensor selfOut, Tensor crossK, Tensor crossV, Tensor crossMask) {
         h = h.add(selfOut);
         if (crossK != null) {
-            Tensor q = heads(Ops.linear(layer.crossNorm.apply(h), layer.crossQ));
-            h = h.add(Ops.linear(mergeHeads(attend(q, crossK, crossV, crossMask, false)), layer.crossOut));
+            Tensor q = heads(layer.crossQ.apply(layer.crossNorm.apply(h)));
+            h = h.add(layer.crossOut.apply(mergeHeads(attend(q, crossK, crossV, crossMask, false))));
         }
-        Tensor x = Ops.linear(layer.ffnNorm.apply(h), layer.fc1);
-        return h.add(Ops.linear(activation.apply(x), layer.fc2));
+        Tensor x = layer.fc1.apply(layer.ffnNorm.apply(h));
+        return h.add(layer.fc2.apply(activation.apply(x)));
     }
 
     private Tensor selfAttentionFull(Layer layer, Tensor x) {
-        Tensor q = heads(Ops.linear(x, layer.selfQ));
-        Tensor k = heads(Ops.linear(x, layer.selfK));
-        Tensor v = heads(Ops.linear(x, layer.selfV));
-        return Ops.linear(mergeHeads(attend(q, k, v, null, true)), layer.selfOut);
+        Tensor q = heads(layer.selfQ.apply(x));
+        Tensor k = heads(layer.selfK.apply(x));
+        Tensor v = heads(layer.selfV.apply(x));
+        return layer.selfOut.apply(mergeHeads(attend(q, k, v, null, true)));
     }
 
     private Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
@@ -324,7 +324,7 @@ public final class MusicGenDecoder {
 
     private Tensor logits(Tensor h) {
         long b = h.size(0), t = h.size(1);
-        return Ops.linear(finalNorm.apply(h), lmHeads)
+        return lmHeads.apply(finalNorm.apply(h))
                 .view(b, t, config.numCodebooks(), config.vocabSize()).permute(0, 2, 1, 3);
     }
 
