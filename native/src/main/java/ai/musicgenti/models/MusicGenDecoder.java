@@ -2,6 +2,7 @@ package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.models.Layers.Linear;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.core.Weights;
@@ -124,6 +125,8 @@ public final class MusicGenDecoder {
                     Linear.load(ca.pp("v_proj"), h, h, false), Linear.load(ca.pp("out_proj"), h, h, false),
                     LayerNorm.load(l.pp("final_layer_norm"), h, LAYER_NORM_EPS),
                     Linear.load(l.pp("fc1"), ffn, h, false), Linear.load(l.pp("fc2"), h, ffn, false));
+            // packing copied this layer's F32 weights: unmapped now, one layer of them is resident at a time, not all
+            if (compute.halfWeights()) Safetensors.releaseUnusedMappings();
         }
         finalNorm = LayerNorm.load(dec.pp("layer_norm"), h, LAYER_NORM_EPS);
     }
