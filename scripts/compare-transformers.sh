@@ -33,12 +33,16 @@ echo "musicgen-ti: decode, training step, encode" >&2
 "${ours[@]}" bench --model "$model" --json "$work/ours-bench.json" >>"$work/ours.log" 2>&1
 echo "musicgen-ti: decode with bf16 weights (the opt-in reduced-precision path)" >&2
 "${ours[@]}" bench generate --model "$model" --dtype bf16 --json "$work/ours-bf16.json" >>"$work/ours.log" 2>&1
+echo "musicgen-ti: decode with f16 packed weights and f32 activations (--dtype f16w)" >&2
+"${ours[@]}" bench generate --model "$model" --dtype f16w --json "$work/ours-f16w.json" >>"$work/ours.log" 2>&1
 
 echo "both: generate 5 s end to end in a fresh process" >&2
 "$py" scripts/compare_transformers.py rss "$py" scripts/compare_transformers.py generate "$model" "$prompt" 5 "$work/peer.wav" \
   2>>"$work/peer.log" | tail -1 > "$work/peer-generate.json"
 "$py" scripts/compare_transformers.py rss "${ours[@]}" generate --model "$model" --prompt "$prompt" --duration 5 --seed 1 \
   --out "$work/ours.wav" 2>>"$work/ours.log" | tail -1 > "$work/ours-generate.json"
+"$py" scripts/compare_transformers.py rss "${ours[@]}" generate --model "$model" --prompt "$prompt" --duration 5 --seed 1 \
+  --dtype f16w --out "$work/ours-f16w.wav" 2>>"$work/ours.log" | tail -1 > "$work/ours-generate-f16w.json"
 
 echo "musicgen-ti: prepare a 60 s clip" >&2
 "$py" scripts/compare_transformers.py clip "$work/clips/tone/clip.wav" 60

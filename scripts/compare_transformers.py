@@ -195,18 +195,23 @@ def table(work):
     load = lambda name: json.load(open(os.path.join(work, name)))
     peer, ours = load("peer-bench.json"), load("ours-bench.json")
     pg, og, op = load("peer-generate.json"), load("ours-generate.json"), load("ours-prepare.json")
-    bf16, peer_huge = load("ours-bf16.json"), load("peer-bench-hugetlb.json")
+    og16 = load("ours-generate-f16w.json")
+    bf16, f16w, peer_huge = load("ours-bf16.json"), load("ours-f16w.json"), load("peer-bench-hugetlb.json")
     gb = lambda b: b / 1e9
     rows = [
         ("decode with guidance, batch 1 (ms/step)", peer["decode_ms_per_step"], ours["decode_ms_per_step"], "{:.1f}"),
         ("decode, ours in bf16 (--dtype bf16) against the peer in f32 (ms/step)", peer["decode_ms_per_step"],
          bf16["decode_ms_per_step"], "{:.1f}"),
+        ("decode, ours with f16 packed weights (--dtype f16w) against the peer in f32 (ms/step)",
+         peer["decode_ms_per_step"], f16w["decode_ms_per_step"], "{:.1f}"),
         ("textual-inversion step, 1 x 250 frames (s)", peer["train_s_per_step"], ours["train_s_per_step"], "{:.2f}"),
         ("EnCodec encode, 10 s clip (x real time)", peer["encode_x_realtime"], ours["encode_x_realtime"], "{:.1f}"),
         ("EnCodec encode, the peer also with glibc.malloc.hugetlb=1 (x real time)", peer_huge["encode_x_realtime"],
          ours["encode_x_realtime"], "{:.1f}"),
         ("generate 5 s end to end, load included (wall s)", pg["wall_s"], og["wall_s"], "{:.1f}"),
         ("peak resident memory of that generate (GB)", gb(pg["peak_rss_bytes"]), gb(og["peak_rss_bytes"]), "{:.2f}"),
+        ("the same generate, ours with --dtype f16w (wall s)", pg["wall_s"], og16["wall_s"], "{:.1f}"),
+        ("its peak resident memory (GB)", gb(pg["peak_rss_bytes"]), gb(og16["peak_rss_bytes"]), "{:.2f}"),
         ("peak resident memory of prepare, 60 s clip (GB)", None, gb(op["peak_rss_bytes"]), "{:.2f}"),
     ]
     import platform, time as _time
