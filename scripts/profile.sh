@@ -27,9 +27,9 @@ echo "peer: torch.profiler over decode, training step, encode" >&2
 
 for part in generate train encode; do
   echo "musicgen-ti: perf + JFR over bench $part" >&2
-  perf record -q -F 499 -o "$out/ours-$part.perf" -- \
-    java -XX:StartFlightRecording=filename="$out/ours-$part.jfr",settings=profile \
-    -jar java/target/musicgen-ti.jar bench "$part" --model "$model" >>"$work/ours.log" 2>&1
+  # through the launcher (it execs java in place), so with the settings users get
+  MUSICGEN_TI_JAVA_OPTS="-XX:StartFlightRecording=filename=$out/ours-$part.jfr,settings=profile" \
+    perf record -q -F 499 -o "$out/ours-$part.perf" -- ./musicgen-ti bench "$part" --model "$model" >>"$work/ours.log" 2>&1
   {
     echo "musicgen-ti bench $part: perf samples by library and function (load included; top 30)"
     perf report -i "$out/ours-$part.perf" --no-children --sort dso,sym --stdio 2>/dev/null \
