@@ -6,6 +6,7 @@ import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Caches;
 import ai.musicgenti.core.CodesFile;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.models.EnCodec;
 import ai.musicgenti.concepts.ConceptPrompts;
@@ -169,7 +170,18 @@ public final class DatasetPreparer {
         return concepts;
     }
 
+    /**
+     * All of it in one {@link CpuThreads#convolutions} phase: its only heavy work is EnCodec, and handing the cores
+     * back and forth around every batch cost more than the smaller batches took (a pool that just lost the cores
+     * still spins on them for a while).
+     */
     public Report prepare(Path root, Path dataset) throws IOException {
+        try (CpuThreads.Phase convolutions = CpuThreads.convolutions()) {
+            return prepareInPhase(root, dataset);
+        }
+    }
+
+    private Report prepareInPhase(Path root, Path dataset) throws IOException {
         this.root = root;
         this.dataset = dataset;
         // a run's report is its own, and a run that failed half-way leaves no fragments queued for the next
