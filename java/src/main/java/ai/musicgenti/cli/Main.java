@@ -1,6 +1,7 @@
 package ai.musicgenti.cli;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.NativeLog;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -15,14 +16,14 @@ import java.util.Properties;
 
 /**
  * The {@code musicgen-ti} launcher. Exit codes: 0 success, 1 a user error (printed as one line), 2 an internal
- * error. Stack traces only with {@code --verbose}.
+ * error. Stack traces, and libtorch's warnings to its developers, only with {@code --verbose}.
  */
 @Command(name = "musicgen-ti", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Teach MusicGen new musical concepts by textual inversion, and generate music with them.",
         subcommands = {GenerateCommand.class, AppCommand.class, ReportCommand.class, PrepareCommand.class, TrainCommand.class, SweepCommand.class, EvalCommand.class, FadCommand.class, ClapScoreCommand.class, InfoCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
-    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces of errors.")
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces of errors, and libtorch's own warnings.")
     boolean verbose;
 
     public static void main(String[] args) {
@@ -61,6 +62,11 @@ public final class Main {
             return 1;
         });
         provideVersion(cli);
+        // once the flags are parsed, so that --verbose is known, and before the command touches libtorch
+        cli.setExecutionStrategy(parsed -> {
+            NativeLog.show(main.verbose);
+            return new CommandLine.RunLast().execute(parsed);
+        });
         return cli.execute(args);
     }
 

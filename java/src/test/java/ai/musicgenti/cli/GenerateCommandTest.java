@@ -124,6 +124,12 @@ class GenerateCommandTest {
                 "--duration", "1.0", "--seed", "3", "--dtype", "f16w", "--out", packed.toString());
         assertEquals(0, f16w.code(), f16w.err());
         assertPlayable(packed, 32000, 50 * 640);
+        // libtorch's notes to its developers (fbgemm's F16 ops are deprecated, NNPACK unsupported) only with --verbose
+        assertTrue(!f16w.err().contains("deprecated") && !f16w.err().contains("NNPACK"), f16w.err());
+        Cli.Run verbose = Cli.process(Map.of(), "generate", "--verbose", "--model", golden.dir().toString(), "--prompt", PROMPT,
+                "--duration", "0.2", "--seed", "3", "--dtype", "f16w", "--out", tmp.resolve("verbose.wav").toString());
+        assertEquals(0, verbose.code(), verbose.err());
+        assertTrue(verbose.err().contains("fbgemm_pack_gemm_matrix_fp16 is deprecated"), verbose.err());
     }
 
     @Test
