@@ -124,13 +124,15 @@ final class FadCommand implements Callable<Integer> {
         Map<String, float[][]> out = new LinkedHashMap<>();
         Map<String, String> unreadable = new LinkedHashMap<>();
         int i = 0;
-        for (Path f : files) {
-            System.err.printf(Locale.ROOT, "\rembedding %s: %d/%d ", dir.getFileName(), ++i, files.size());
-            try {
-                out.put(dir.relativize(f).toString(), embedder.embed(f));
-            } catch (BadInputException e) {
-                // as prepare does: one broken file should not cost the others, and is listed at the end
-                unreadable.put(dir.relativize(f).toString(), e.getMessage().replace(f.toString() + ": ", ""));
+        try (CpuThreads.Phase threads = embedder.threads()) {
+            for (Path f : files) {
+                System.err.printf(Locale.ROOT, "\rembedding %s: %d/%d ", dir.getFileName(), ++i, files.size());
+                try {
+                    out.put(dir.relativize(f).toString(), embedder.embed(f));
+                } catch (BadInputException e) {
+                    // as prepare does: one broken file should not cost the others, and is listed at the end
+                    unreadable.put(dir.relativize(f).toString(), e.getMessage().replace(f.toString() + ": ", ""));
+                }
             }
         }
         System.err.println();

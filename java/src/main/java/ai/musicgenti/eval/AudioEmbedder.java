@@ -2,6 +2,7 @@ package ai.musicgenti.eval;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Caches;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -35,6 +36,14 @@ public abstract class AudioEmbedder implements AutoCloseable {
         Safetensors.write(cached, Map.of("embeddings", Tensors.floats(flatten(out), out.length, out[0].length)),
                 Map.of("source", audio.getFileName().toString(), "rows", describeRows()));
         return out;
+    }
+
+    /**
+     * The thread phase ({@link CpuThreads}) its model's work wants, to hold around many {@link #embed} calls: one
+     * hand-over of the cores for the whole set instead of two per file. The default is the BLAS phase (no change).
+     */
+    public CpuThreads.Phase threads() {
+        return () -> { };
     }
 
     /** Frees the model; embedders hold native weights. */

@@ -3,6 +3,7 @@ package ai.musicgenti.eval;
 import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Tensors;
 import ai.musicgenti.hub.HubClient;
@@ -49,6 +50,12 @@ public final class EncodecEmbedder extends AudioEmbedder {
     @Override
     public String describeRows() {
         return "one EnCodec latent per frame (" + codec.frameRate() + " per second of " + codec.samplingRate() + " Hz mono)";
+    }
+
+    /** EnCodec is all convolutions. */
+    @Override
+    public CpuThreads.Phase threads() {
+        return CpuThreads.convolutions();
     }
 
     @Override
