@@ -18,6 +18,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.util.List;
 import java.util.function.IntFunction;
 
 import static ai.musicgenti.core.Tensors.scalar;
@@ -116,15 +117,16 @@ public final class MusicGenDecoder {
         for (int i = 0; i < layers.length; i++) {
             Weights l = dec.pp("layers").pp(i);
             Weights sa = l.pp("self_attn"), ca = l.pp("encoder_attn");
+            List<Linear> p = Linear.all(compute, List.of(
+                    sa.pp("q_proj").get("weight", h, h), sa.pp("k_proj").get("weight", h, h),
+                    sa.pp("v_proj").get("weight", h, h), sa.pp("out_proj").get("weight", h, h),
+                    ca.pp("q_proj").get("weight", h, h), ca.pp("k_proj").get("weight", h, h),
+                    ca.pp("v_proj").get("weight", h, h), ca.pp("out_proj").get("weight", h, h),
+                    l.pp("fc1").get("weight", ffn, h), l.pp("fc2").get("weight", h, ffn)));
             layers[i] = new Layer(
-                    LayerNorm.load(l.pp("self_attn_layer_norm"), h, LAYER_NORM_EPS),
-                    Linear.load(sa.pp("q_proj"), h, h, false), Linear.load(sa.pp("k_proj"), h, h, false),
-                    Linear.load(sa.pp("v_proj"), h, h, false), Linear.load(sa.pp("out_proj"), h, h, false),
-                    LayerNorm.load(l.pp("encoder_attn_layer_norm"), h, LAYER_NORM_EPS),
-                    Linear.load(ca.pp("q_proj"), h, h, false), Linear.load(ca.pp("k_proj"), h, h, false),
-                    Linear.load(ca.pp("v_proj"), h, h, false), Linear.load(ca.pp("out_proj"), h, h, false),
-                    LayerNorm.load(l.pp("final_layer_norm"), h, LAYER_NORM_EPS),
-                    Linear.load(l.pp("fc1"), ffn, h, false), Linear.load(l.pp("fc2"), h, ffn, false));
+                    LayerNorm.load(l.pp("self_attn_layer_norm"), h, LAYER_NORM_EPS), p.get(0), p.get(1), p.get(2), p.get(3),
+                    LayerNorm.load(l.pp("encoder_attn_layer_norm"), h, LAYER_NORM_EPS), p.get(4), p.get(5), p.get(6), p.get(7),
+                    LayerNorm.load(l.pp("final_layer_norm"), h, LAYER_NORM_EPS), p.get(8), p.get(9));
             // packing copied this layer's F32 weights: unmapped now, one layer of them is resident at a time, not all
             if (compute.halfWeights()) Safetensors.releaseUnusedMappings();
         }
