@@ -170,10 +170,7 @@ public final class TrainJob {
         Path folderPath = modelChoice.folder(listener.downloads());
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(folderPath)) {
             Compute compute = modelChoice.compute();
-            if (compute.halfWeights()) {
-                throw new BadInputException("--dtype f16w: its packed F16 weights have no gradients, so it serves generation"
-                        + " only; train with --dtype f32 (or bf16)");
-            }
+            compute.requireGradients();
             MusicGen model = MusicGen.load(folder, compute);
             PreparedTrainingData data = PreparedTrainingData.open(dataset, model);
             List<String> chosen = s.training().concepts().isEmpty() ? data.concepts() : s.training().concepts();

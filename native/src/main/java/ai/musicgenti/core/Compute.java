@@ -72,6 +72,17 @@ public record Compute(Device device, ScalarType dtype, boolean halfWeights) {
         return new TensorOptions(ScalarType.Long).device(new org.bytedeco.pytorch.DeviceOptional(device));
     }
 
+    /** Training needs gradients through the projections; f16w's packed F16 weights have none. */
+    public void requireGradients() {
+        if (halfWeights) throw noGradients();
+    }
+
+    /** The one message for any attempt to train through f16w's packed weights. */
+    public static BadInputException noGradients() {
+        return new BadInputException("--dtype f16w: its packed F16 weights have no gradients, so it serves generation"
+                + " only; train with --dtype f32 (or bf16)");
+    }
+
     /** The dtype as {@code --dtype} spells it. */
     public String dtypeName() {
         return halfWeights ? "f16w" : Dtype.of(dtype).name().toLowerCase(Locale.ROOT);

@@ -40,16 +40,12 @@ final class Layers {
          * so musicgen-small's decoder took 7 s to load in f16w on one core.
          */
         static List<Linear> all(Compute compute, List<Tensor> weights) {
-            if (!compute.halfWeights()) return weights.stream().map(w -> new Linear(w, null, false)).toList();
-            return weights.parallelStream().map(w -> of(compute, w, null)).toList();
+            return (compute.halfWeights() ? weights.parallelStream() : weights.stream()).map(w -> of(compute, w, null)).toList();
         }
 
         Tensor apply(Tensor x) {
             if (!packed) return Ops.linear(x, weight, bias);
-            if (x.requires_grad()) {
-                throw new BadInputException("--dtype f16w keeps F16 packed weights, which have no gradients: it is for"
-                        + " generation; train with --dtype f32");
-            }
+            if (x.requires_grad()) throw Compute.noGradients();
             return torch.fbgemm_linear_fp16_weight_fp32_activation(x.contiguous(), weight,
                     bias == null ? new TensorOptional() : new TensorOptional(bias));
         }
