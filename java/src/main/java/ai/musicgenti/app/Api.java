@@ -2,6 +2,7 @@ package ai.musicgenti.app;
 
 import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.Compute;
 import ai.musicgenti.hub.HubClient;
 import ai.musicgenti.pipeline.GenerateJob;
 import ai.musicgenti.pipeline.ModelChoice;
@@ -212,13 +213,17 @@ final class Api {
             id = folder.toString();
         }
         String device = f.has("device") ? f.text("device", 16, true) : jobs.model().device();
-        if (!device.matches("auto|cpu|cuda(:[0-9]{1,2})?")) throw HttpError.badRequest("field device: use auto, cpu, cuda or cuda:N");
         String dtype = f.has("dtype") ? f.text("dtype", 8, true) : jobs.model().dtype();
-        if (!dtype.matches("auto|f32|f16|bf16|f16w")) throw HttpError.badRequest("field dtype: use auto, f32, f16, bf16 or f16w");
+        // Compute is the one judge of both; the device is asked apart so that the error names the right field
+        try {
+            Compute.device(device);
+        } catch (BadInputException e) {
+            throw HttpError.badRequest("field device: " + e.getMessage());
+        }
         try {
             jobs.use(new ModelChoice(id, device, dtype, jobs.model().threads()));
         } catch (BadInputException e) {
-            throw HttpError.badRequest("field device: " + e.getMessage());
+            throw HttpError.badRequest("field dtype: " + e.getMessage());
         }
         return status();
     }

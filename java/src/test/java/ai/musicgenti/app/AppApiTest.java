@@ -279,7 +279,7 @@ class AppApiTest {
             AppClient.Reply missing = c.post("/api/model", Map.of("model", "nothing-here"));
             assertEquals(404, missing.status(), "a folder that is not there, as for every path: " + missing.body());
             for (Map<String, String> bad : List.of(Map.of("model", "../models/tiny"), Map.of("model", "/etc"), Map.of("model", "empty"),
-                    Map.of("model", "small", "device", "tpu"), Map.of("model", "small", "dtype", "f64"),
+                    Map.of("model", "small", "device", "tpu"), Map.of("model", "small", "device", "cuda:x"), Map.of("model", "small", "dtype", "f64"),
                     Map.of("device", "cpu"))) {
                 AppClient.Reply r = c.post("/api/model", bad);
                 assertEquals(400, r.status(), bad + ": " + r.body());

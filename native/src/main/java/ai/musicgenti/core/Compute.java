@@ -29,22 +29,7 @@ public record Compute(Device device, ScalarType dtype, boolean halfWeights) {
      *               {@code f16w} (F32 activations, F16 packed projection weights)
      */
     public static Compute choose(String device, String dtype) {
-        String d = device.toLowerCase(Locale.ROOT);
-        boolean cudaAvailable = torch.cuda_is_available();
-        Device dev;
-        if (d.equals("auto")) {
-            dev = new Device(cudaAvailable ? "cuda" : "cpu");
-        } else if (d.equals("cpu")) {
-            dev = new Device("cpu");
-        } else if (d.equals("cuda") || d.startsWith("cuda:")) {
-            if (!cudaAvailable) {
-                throw new BadInputException("--device " + device + ": no CUDA device is visible to libtorch; use --device cpu,"
-                        + " or run a ./mvnw -Pcuda build on a machine with an NVIDIA GPU and driver");
-            }
-            dev = new Device(d);
-        } else {
-            throw new BadInputException("--device " + device + ": unknown device; use auto, cpu, cuda or cuda:N");
-        }
+        Device dev = device(device);
         boolean onCuda = dev.is_cuda();
         if (dtype.equalsIgnoreCase("f16w")) {
             if (onCuda) throw new BadInputException("--dtype f16w is a CPU path (fbgemm); on CUDA use --dtype f16 or bf16");
@@ -58,6 +43,26 @@ public record Compute(Device device, ScalarType dtype, boolean halfWeights) {
             default -> throw new BadInputException("--dtype " + dtype + ": unknown dtype; use auto, f32, f16, bf16 or (CPU) f16w");
         };
         return new Compute(dev, type);
+    }
+
+    /**
+     * The device alone, for front ends that report it apart from the dtype; {@link #choose} checks it the same way.
+     *
+     * @param device {@code auto} (CUDA when present, else CPU), {@code cpu}, {@code cuda} or {@code cuda:N}
+     */
+    public static Device device(String device) {
+        String d = device.toLowerCase(Locale.ROOT);
+        boolean cudaAvailable = torch.cuda_is_available();
+        if (d.equals("auto")) return new Device(cudaAvailable ? "cuda" : "cpu");
+        if (d.equals("cpu")) return new Device("cpu");
+        if (!d.matches("cuda(:[0-9]{1,2})?")) {
+            throw new BadInputException("--device " + device + ": unknown device; use auto, cpu, cuda or cuda:N");
+        }
+        if (!cudaAvailable) {
+            throw new BadInputException("--device " + device + ": no CUDA device is visible to libtorch; use --device cpu,"
+                    + " or run a ./mvnw -Pcuda build on a machine with an NVIDIA GPU and driver");
+        }
+        return new Device(d);
     }
 
     public boolean isCuda() {
