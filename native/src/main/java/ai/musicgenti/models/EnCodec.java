@@ -292,7 +292,7 @@ public final class EnCodec {
         PointerScope outer = PointerScope.getInnerScope();
         Tensor x;
         try (CpuThreads.Phase convolutions = CpuThreads.convolutions()) {
-            x = scoped(() -> channelsLast(input));
+            x = scoped(() -> input.unsqueeze(2));
             for (Layer layer : layers) {
                 Tensor in = x;
                 x = scoped(() -> layer.forward(in));
@@ -388,17 +388,26 @@ public final class EnCodec {
     }
 
     /**
-     * {@code [B, C, T]} to the layout every layer works in: {@code [B, C, 1, T]} in channels-last memory, i.e. stored
-     * as {@code [B, T, C]}. oneDNN convolves that layout as it is; given {@code [B, C, T]} it reordered every
-     * activation into its channel-blocked layout and back, which took as long as the convolutions themselves (10 s
-     * encode: 1.1 s of reorders against 1.3 s of convolutions in ONEDNN_VERBOSE), and 1-D convolutions become 2-D
-     * ones with a height of 1.
+     * The memory layout of a convolution with these channels. Activations are {@code [B, C, 1, T]}: 1-D convolutions
+     * run as 2-D ones with a height of 1. Mostly they are channels-last, stored as {@code [B, T, C]}, which oneDNN
+     * convolves as it is; in the default layout it reordered every activation into its channel-blocked layout and
+     * back, which took as long as the convolutions themselves at 32 kHz (10 s encode: 1.1 s of reorders against 1.3 s
+     * of convolutions in ONEDNN_VERBOSE), and every transposed convolution of the decoder was 3-7x slower. Only the
+     * convolutions at the bottleneck (the widest channels, at the frame rate) are faster in the default layout
+     * (musicgen-small, 512 to 1024 channels, stride 8: 51 against 90 ms; 1024 to 128: 3.5 against 10 ms), and there
+     * the reorders are small.
      */
-    private static Tensor channelsLast(Tensor x) {
-        return (x.dim() == 3 ? x.unsqueeze(2) : x).contiguous(CHANNELS_LAST);
+    private static torch.MemoryFormat layout(Config c, long in, long out) {
+        long bottleneck = (long) c.numFilters() << c.upsamplingRatios().length;
+        return Math.max(in, out) < bottleneck ? CHANNELS_LAST : torch.MemoryFormat.Contiguous;
     }
 
     private static final torch.MemoryFormat CHANNELS_LAST = torch.MemoryFormat.ChannelsLast;
+
+    /** {@code x} (3-D or 4-D) as {@code [B, C, 1, T]} in {@code layout}; no copy when it already is. */
+    private static Tensor in(torch.MemoryFormat layout, Tensor x) {
+        return (x.dim() == 3 ? x.unsqueeze(2) : x).contiguous(layout);
+    }
 
     private interface Layer {
         Tensor forward(Tensor x);
@@ -415,11 +424,13 @@ public final class EnCodec {
         private final long stride, dilation, kernel, paddingTotal;
         private final boolean causal, eluFirst, windowed;
         private final String padMode;
+        private final torch.MemoryFormat layout;
 
         Conv(Config c, Weights w, int in, int out, int kernelSize, int stride, int dilation, boolean eluFirst) {
             Tensor normed = w.pp("conv").weightNorm(out, in, kernelSize);
             this.windowed = in == 1 && dilation == 1;
-            this.weight = windowed ? normed.reshape(out, kernelSize) : channelsLast(normed);
+            this.layout = layout(c, in, out);
+            this.weight = windowed ? normed.reshape(out, kernelSize) : in(layout, normed);
             this.bias = new TensorOptional(w.pp("conv").get("bias", out));
             this.stride = stride;
             this.dilation = dilation;
@@ -435,7 +446,8 @@ public final class EnCodec {
          * ELU(0) = 0, so it equals padding the ELU's output, without allocating and filling one more activation.
          */
         @Override
-        public Tensor forward(Tensor x) {
+        public Tensor forward(Tensor input) {
+            Tensor x = windowed ? input : in(layout, input);
             long length = x.size(-1);
             // Frames the padded input yields, rounded up, then the length that fits exactly that many windows.
             long frames = ceilDiv(length - kernel + paddingTotal, stride) + 1;
@@ -482,7 +494,7 @@ public final class EnCodec {
 
         ConvTranspose(Config c, Weights w, int in, int out, int kernelSize, int stride) {
             // Weight norm of a transposed conv normalises per input channel (its weight's dim 0).
-            this.weight = channelsLast(w.pp("conv").weightNorm(in, out, kernelSize));
+            this.weight = in(CHANNELS_LAST, w.pp("conv").weightNorm(in, out, kernelSize));
             this.bias = new TensorOptional(w.pp("conv").get("bias", out));
             this.stride = stride;
             long total = kernelSize - stride;
@@ -493,7 +505,7 @@ public final class EnCodec {
         /** The reference's ELU, then its transposed conv. */
         @Override
         public Tensor forward(Tensor x) {
-            Tensor y = torch.conv_transpose2d(torch.elu(x), weight, bias, new long[]{1, stride}, new long[]{0, 0}, new long[]{0, 0}, 1, new long[]{1, 1});
+            Tensor y = torch.conv_transpose2d(torch.elu(in(CHANNELS_LAST, x)), weight, bias, new long[]{1, stride}, new long[]{0, 0}, new long[]{0, 0}, 1, new long[]{1, 1});
             return y.narrow(-1, trimLeft, y.size(-1) - trimLeft - trimRight);
         }
     }
@@ -521,7 +533,7 @@ public final class EnCodec {
             Tensor seq = x.squeeze(2).permute(2, 0, 1); // [time, batch, channels]
             Tensor zeros = seq.new_zeros(layers, seq.size(1), dim);
             Tensor out = torch.lstm(seq, new TensorVector(zeros, zeros), params, true, layers, 0.0, false, false, false).get0();
-            return channelsLast(out.add_(seq).permute(1, 2, 0));
+            return out.add_(seq).permute(1, 2, 0).unsqueeze(2);
         }
     }
 
@@ -538,7 +550,8 @@ public final class EnCodec {
         }
 
         @Override
-        public Tensor forward(Tensor x) {
+        public Tensor forward(Tensor input) {
+            Tensor x = in(first.layout, input); // the shortcut's sum needs it in the convolutions' layout
             // the first conv's output is fresh, so its ELU and the shortcut's sum reuse their memory
             Tensor h = second.forward(torch.elu_(first.forward(x)));
             return shortcut != null ? shortcut.forward(x).add_(h) : h.add_(x);
