@@ -28,8 +28,9 @@ public final class Ops {
     /**
      * {@code x @ w.T + bias} for x [..., in], w [out, in] and bias [out] or null, as {@code torch.linear}. On the CPU
      * in F32 a few rows stream the weights through BLAS matrix-vector products. (oneDNN's F32 inner product, which
-     * libtorch can reach through {@code mkldnn_linear}, was faster for training but returns wrong sums for many
-     * shapes on AMD Zen 5 in this libtorch build, so every projection stays on OpenBLAS.)
+     * libtorch can reach through {@code mkldnn_linear}, multiplies faster but returns wrong sums on AMD Zen 5 in this
+     * libtorch build whenever it pads the weight layout, and reorders every weight on every call, so every projection
+     * stays on OpenBLAS: README, "Build choices".)
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias);
