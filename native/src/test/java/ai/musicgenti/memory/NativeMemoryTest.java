@@ -8,6 +8,7 @@ import ai.musicgenti.golden.Golden;
 import ai.musicgenti.models.ClapAudioEncoder;
 import ai.musicgenti.models.ClapTextEncoder;
 import ai.musicgenti.models.DelayPattern;
+import ai.musicgenti.models.EnCodec;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.inversion.CodebookLoss;
@@ -79,6 +80,22 @@ class NativeMemoryTest {
             }
         }
         NativeUsage.now().assertNoGrowthSince(before, STEPS + " forward+backward steps", 48);
+    }
+
+    /** Both directions of the codec: each layer's output outlives its own scope and is freed by the next layer. */
+    @Test
+    void thousandCodecRoundTripsDoNotGrow() {
+        EnCodec codec = model.audioEncoder();
+        Tensor audio = torch.randn(2, codec.config().audioChannels(), 12L * codec.hopLength() + 7);
+        NativeUsage before = null;
+        // a longer warm-up: the convolutions' thread pool and its allocator arenas settle over the first hundred calls
+        for (int i = -100; i < STEPS; i++) {
+            if (i == 0) before = NativeUsage.now();
+            try (PointerScope scope = new PointerScope()) {
+                codec.decode(codec.encode(audio));
+            }
+        }
+        NativeUsage.now().assertNoGrowthSince(before, STEPS + " EnCodec encode+decode round trips", 48);
     }
 
     @Test
