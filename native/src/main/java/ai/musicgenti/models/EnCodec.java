@@ -92,6 +92,11 @@ public final class EnCodec {
             return hop;
         }
 
+        /** The channels at the bottleneck, at the frame rate: each downsampling doubles the filters. */
+        public int bottleneckChannels() {
+            return numFilters << upsamplingRatios.length;
+        }
+
         /** Frames per second, rounded up as the reference does (50 for 32 kHz with hop 640). */
         public int frameRate() {
             return (int) Math.ceil((double) samplingRate / hopLength());
@@ -365,7 +370,7 @@ public final class EnCodec {
     private static List<Layer> buildDecoder(Config c, Weights w) {
         List<Layer> layers = new ArrayList<>();
         int index = 0;
-        int channels = c.numFilters() << c.upsamplingRatios().length;
+        int channels = c.bottleneckChannels();
         layers.add(new Conv(c, w.pp(index++), c.hiddenSize(), channels, c.kernelSize(), 1, 1, false));
         layers.add(new Lstm(c, w.pp(index++), channels));
         for (int ratio : c.upsamplingRatios()) {
@@ -398,8 +403,7 @@ public final class EnCodec {
      * the reorders are small.
      */
     private static torch.MemoryFormat layout(Config c, long in, long out) {
-        long bottleneck = (long) c.numFilters() << c.upsamplingRatios().length;
-        return Math.max(in, out) < bottleneck ? CHANNELS_LAST : torch.MemoryFormat.Contiguous;
+        return Math.max(in, out) < c.bottleneckChannels() ? CHANNELS_LAST : torch.MemoryFormat.Contiguous;
     }
 
     private static final torch.MemoryFormat CHANNELS_LAST = torch.MemoryFormat.ChannelsLast;
