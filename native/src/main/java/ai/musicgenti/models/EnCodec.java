@@ -409,7 +409,7 @@ public final class EnCodec {
     private static final torch.MemoryFormat CHANNELS_LAST = torch.MemoryFormat.ChannelsLast;
 
     /** {@code x} (3-D or 4-D) as {@code [B, C, 1, T]} in {@code layout}; no copy when it already is. */
-    private static Tensor in(torch.MemoryFormat layout, Tensor x) {
+    private static Tensor laidOut(torch.MemoryFormat layout, Tensor x) {
         return (x.dim() == 3 ? x.unsqueeze(2) : x).contiguous(layout);
     }
 
@@ -434,7 +434,7 @@ public final class EnCodec {
             Tensor normed = w.pp("conv").weightNorm(out, in, kernelSize);
             this.windowed = in == 1 && dilation == 1;
             this.layout = layout(c, in, out);
-            this.weight = windowed ? normed.reshape(out, kernelSize) : in(layout, normed);
+            this.weight = windowed ? normed.reshape(out, kernelSize) : laidOut(layout, normed);
             this.bias = new TensorOptional(w.pp("conv").get("bias", out));
             this.stride = stride;
             this.dilation = dilation;
@@ -451,7 +451,7 @@ public final class EnCodec {
          */
         @Override
         public Tensor forward(Tensor input) {
-            Tensor x = windowed ? input : in(layout, input);
+            Tensor x = windowed ? input : laidOut(layout, input);
             long length = x.size(-1);
             // Frames the padded input yields, rounded up, then the length that fits exactly that many windows.
             long frames = ceilDiv(length - kernel + paddingTotal, stride) + 1;
@@ -498,7 +498,7 @@ public final class EnCodec {
 
         ConvTranspose(Config c, Weights w, int in, int out, int kernelSize, int stride) {
             // Weight norm of a transposed conv normalises per input channel (its weight's dim 0).
-            this.weight = in(CHANNELS_LAST, w.pp("conv").weightNorm(in, out, kernelSize));
+            this.weight = laidOut(CHANNELS_LAST, w.pp("conv").weightNorm(in, out, kernelSize));
             this.bias = new TensorOptional(w.pp("conv").get("bias", out));
             this.stride = stride;
             long total = kernelSize - stride;
@@ -509,7 +509,7 @@ public final class EnCodec {
         /** The reference's ELU, then its transposed conv. */
         @Override
         public Tensor forward(Tensor x) {
-            Tensor y = torch.conv_transpose2d(torch.elu(in(CHANNELS_LAST, x)), weight, bias, new long[]{1, stride}, new long[]{0, 0}, new long[]{0, 0}, 1, new long[]{1, 1});
+            Tensor y = torch.conv_transpose2d(torch.elu(laidOut(CHANNELS_LAST, x)), weight, bias, new long[]{1, stride}, new long[]{0, 0}, new long[]{0, 0}, 1, new long[]{1, 1});
             return y.narrow(-1, trimLeft, y.size(-1) - trimLeft - trimRight);
         }
     }
@@ -555,7 +555,7 @@ public final class EnCodec {
 
         @Override
         public Tensor forward(Tensor input) {
-            Tensor x = in(first.layout, input); // the shortcut's sum needs it in the convolutions' layout
+            Tensor x = laidOut(first.layout, input); // the shortcut's sum needs it in the convolutions' layout
             // the first conv's output is fresh, so its ELU and the shortcut's sum reuse their memory
             Tensor h = second.forward(torch.elu_(first.forward(x)));
             return shortcut != null ? shortcut.forward(x).add_(h) : h.add_(x);
