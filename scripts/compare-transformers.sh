@@ -31,8 +31,8 @@ GLIBC_TUNABLES=glibc.malloc.hugetlb=1 "$py" scripts/compare_transformers.py benc
   2>>"$work/peer.log"
 echo "musicgen-ti: decode, training step, encode" >&2
 "${ours[@]}" bench --model "$model" --json "$work/ours-bench.json" >>"$work/ours.log" 2>&1
-echo "musicgen-ti: decode with bf16 weights (the opt-in reduced-precision path)" >&2
-"${ours[@]}" bench generate --model "$model" --dtype bf16 --json "$work/ours-bf16.json" >>"$work/ours.log" 2>&1
+echo "musicgen-ti: decode and training step in bf16 (the opt-in reduced-precision path)" >&2
+"${ours[@]}" bench --model "$model" --dtype bf16 --json "$work/ours-bf16.json" >>"$work/ours.log" 2>&1
 echo "musicgen-ti: decode with f16 packed weights and f32 activations (--dtype f16w)" >&2
 "${ours[@]}" bench generate --model "$model" --dtype f16w --json "$work/ours-f16w.json" >>"$work/ours.log" 2>&1
 

@@ -205,6 +205,8 @@ def table(work):
         ("decode, ours with f16 packed weights (--dtype f16w) against the peer in f32 (ms/step)",
          peer["decode_ms_per_step"], f16w["decode_ms_per_step"], "{:.1f}"),
         ("textual-inversion step, 1 x 250 frames (s)", peer["train_s_per_step"], ours["train_s_per_step"], "{:.2f}"),
+        ("textual-inversion step, ours in bf16 (--dtype bf16) against the peer in f32 (s)", peer["train_s_per_step"],
+         bf16["train_s_per_step"], "{:.2f}"),
         ("EnCodec encode, 10 s clip (x real time)", peer["encode_x_realtime"], ours["encode_x_realtime"], "{:.1f}"),
         ("EnCodec encode, the peer also with glibc.malloc.hugetlb=1 (x real time)", peer_huge["encode_x_realtime"],
          ours["encode_x_realtime"], "{:.1f}"),

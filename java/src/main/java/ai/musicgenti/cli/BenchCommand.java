@@ -300,7 +300,7 @@ final class BenchCommand implements Callable<Integer> {
         float loss = 0;
         for (int i = 0; i <= trainSteps; i++) {
             long t0 = System.nanoTime();
-            try (PointerScope scope = new PointerScope()) {
+            try (PointerScope scope = new PointerScope(); CpuThreads.Phase threads = CpuThreads.forCompute(compute)) {
                 Tensor l = TextualInversion.loss(model, learned, prompts, codes, null, concepts, alphas).total();
                 l.backward();
                 adam.step(0.1, 10);
@@ -317,7 +317,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * EnCodec encoding of a 10 s clip of noise, as prepare encodes fragments (in one convolutions phase): one untimed
+     * EnCodec encoding of a 10 s clip of noise, as prepare encodes fragments (in one libtorch phase): one untimed
      * run, then the best of two.
      */
     private void encode(MusicGen model, Compute compute, Map<String, Object> figures) {
@@ -325,7 +325,7 @@ final class BenchCommand implements Callable<Integer> {
         int rate = model.audioEncoder().samplingRate();
         Tensor clip = torch.randn(1, 1, (long) (clipSeconds * rate)).mul(Tensors.scalar(0.1)).to(compute.device(), compute.dtype());
         double best = Double.MAX_VALUE;
-        try (CpuThreads.Phase convolutions = CpuThreads.convolutions()) {
+        try (CpuThreads.Phase threads = CpuThreads.libtorch()) {
             for (int i = 0; i < 3; i++) {
                 long t0 = System.nanoTime();
                 try (PointerScope scope = new PointerScope()) {

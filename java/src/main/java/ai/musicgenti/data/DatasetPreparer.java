@@ -171,12 +171,12 @@ public final class DatasetPreparer {
     }
 
     /**
-     * All of it in one {@link CpuThreads#convolutions} phase: its only heavy work is EnCodec, and handing the cores
+     * All of it in one {@link CpuThreads#libtorch} phase: its only heavy work is EnCodec, and handing the cores
      * back and forth around every batch cost more than the smaller batches took (a pool that just lost the cores
      * still spins on them for a while).
      */
     public Report prepare(Path root, Path dataset) throws IOException {
-        try (CpuThreads.Phase convolutions = CpuThreads.convolutions()) {
+        try (CpuThreads.Phase threads = CpuThreads.libtorch()) {
             return prepareInPhase(root, dataset);
         }
     }

@@ -55,7 +55,7 @@ public final class EncodecEmbedder extends AudioEmbedder {
     /** EnCodec is all convolutions. */
     @Override
     public CpuThreads.Phase threads() {
-        return CpuThreads.convolutions();
+        return CpuThreads.libtorch();
     }
 
     @Override

@@ -2,6 +2,7 @@ package ai.musicgenti.train;
 
 import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.core.AtomicFiles;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Seeds;
 import ai.musicgenti.core.Tensors;
@@ -421,7 +422,8 @@ public final class Trainer {
     private StepMetrics trainStep(List<TrainingData.Example> batch) {
         SplittableRandom random = new SplittableRandom(Seeds.derive(settings.seed(), step));
         double lr = settings.lrAt(epoch);
-        try (PointerScope scope = new PointerScope()) {
+        // the backward runs on this thread too, in the same phase
+        try (PointerScope scope = new PointerScope(); CpuThreads.Phase threads = CpuThreads.forCompute(base.model().decoder().compute())) {
             List<String> texts = new ArrayList<>();
             for (TrainingData.Example e : batch) {
                 texts.add(ConceptPrompts.fill(templates.train().get(random.nextInt(templates.train().size())), e.concept()));

@@ -1,6 +1,7 @@
 package ai.musicgenti.generation;
 
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.models.DelayPattern;
 import ai.musicgenti.models.MusicGenDecoder;
 import org.bytedeco.javacpp.PointerScope;
@@ -135,6 +136,16 @@ public final class CodeSampler {
         MusicGenDecoder.KvCache cache = decoder.newCache(guided ? 2 * b : b, length - 1, states, mask);
         org.bytedeco.pytorch.Generator rng = s.sample() ? torch.createCPUGenerator(s.seed()) : null;
 
+        // one hand-over of the cores for the whole loop rather than two per step
+        try (CpuThreads.Phase threads = CpuThreads.forCompute(decoder.compute())) {
+            decodeSteps(decoder, sequence, forced, cache, b, promptFrames, guided, s, rng, listener);
+        }
+        return sequence;
+    }
+
+    private static void decodeSteps(MusicGenDecoder decoder, Tensor sequence, Tensor forced, MusicGenDecoder.KvCache cache,
+                                    int b, int promptFrames, boolean guided, Settings s,
+                                    org.bytedeco.pytorch.Generator rng, StepListener listener) {
         for (int step = 0; step < s.maxNewTokens(); step++) {
             int position = promptFrames + 1 + step;
             try (PointerScope scope = new PointerScope()) {
@@ -152,7 +163,6 @@ public final class CodeSampler {
                 sequence.select(2, position).copy_(torch.where(fixed.eq(scalar(DelayPattern.DECIDE)), tokens, fixed));
             }
         }
-        return sequence;
     }
 
     /**

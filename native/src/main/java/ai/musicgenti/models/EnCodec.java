@@ -291,12 +291,12 @@ public final class EnCodec {
      * The layers one after the other, each in its own PointerScope, and each input freed once the next layer's output
      * exists: at most one layer's activations are alive, where leaving them to the garbage collector kept every layer's
      * (5 s of audio: +340 MB at the end of a generation). The result belongs to the caller's scope, if any. The
-     * convolutions get every core ({@link CpuThreads#convolutions}).
+     * convolutions get every core ({@link CpuThreads#libtorch}).
      */
     private static Tensor run(List<Layer> layers, Tensor input) {
         PointerScope outer = PointerScope.getInnerScope();
         Tensor x;
-        try (CpuThreads.Phase convolutions = CpuThreads.convolutions()) {
+        try (CpuThreads.Phase threads = CpuThreads.libtorch()) {
             x = scoped(() -> input.unsqueeze(2));
             for (Layer layer : layers) {
                 Tensor in = x;

@@ -3,6 +3,7 @@ package ai.musicgenti.models;
 import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Releasable;
 import ai.musicgenti.core.Safetensors;
@@ -49,9 +50,11 @@ public final class MusicGen {
     /** Null when the text width already equals the decoder width (then the reference has no projection either). */
     private final Tensor projWeight;
     private final Tensor projBias;
+    private final Compute compute;
 
     public MusicGen(Config config, Weights w) {
         this.config = config;
+        this.compute = w.compute();
         this.textEncoder = new Releasable<>(() -> new T5Encoder(config.text(), w.pp("text_encoder")));
         this.decoder = new Releasable<>(() -> new MusicGenDecoder(config.decoder(), w.pp("decoder")));
         // built now, so weights that do not fit the config are reported at load
@@ -112,9 +115,11 @@ public final class MusicGen {
      * zeroed at padded positions. Taking embeddings (not ids) lets textual inversion splice in learned rows.
      */
     public Tensor conditionFromEmbeddings(Tensor inputsEmbeds, Tensor attentionMask) {
-        Tensor states = textEncoder().forward(inputsEmbeds, attentionMask, false).lastHiddenState();
-        if (projWeight != null) states = Ops.linear(states, projWeight, projBias);
-        return states.mul(attentionMask.unsqueeze(-1).to(states.scalar_type()));
+        try (CpuThreads.Phase threads = CpuThreads.forCompute(compute)) {
+            Tensor states = textEncoder().forward(inputsEmbeds, attentionMask, false).lastHiddenState();
+            if (projWeight != null) states = Ops.linear(states, projWeight, projBias);
+            return states.mul(attentionMask.unsqueeze(-1).to(states.scalar_type()));
+        }
     }
 
     public Tensor condition(Tensor inputIds, Tensor attentionMask) {

@@ -2,6 +2,7 @@ package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.models.Layers.Linear;
 import ai.musicgenti.core.Tensors;
@@ -177,6 +178,12 @@ public final class MusicGenDecoder {
      * @return logits [B, K, T, V]
      */
     public Tensor forward(Tensor inputIds, Tensor encoderHiddenStates, Tensor encoderMask) {
+        try (CpuThreads.Phase threads = CpuThreads.forCompute(compute)) {
+            return forwardWhole(inputIds, encoderHiddenStates, encoderMask);
+        }
+    }
+
+    private Tensor forwardWhole(Tensor inputIds, Tensor encoderHiddenStates, Tensor encoderMask) {
         long t = checkIds(inputIds);
         checkPositions(0, t);
         Tensor crossMask = crossMask(encoderMask);
@@ -273,7 +280,7 @@ public final class MusicGenDecoder {
         if (past + t > cache.capacity) {
             throw new IllegalArgumentException("cache full: " + past + " + " + t + " positions > capacity " + cache.capacity);
         }
-        try (NoGradGuard noGrad = new NoGradGuard()) {
+        try (NoGradGuard noGrad = new NoGradGuard(); CpuThreads.Phase threads = CpuThreads.forCompute(compute)) {
             Tensor causal = t == 1 ? null : causalMask(past, t);
             Tensor h = embed(inputIds, past);
             for (int i = 0; i < layers.length; i++) {
@@ -322,9 +329,23 @@ public final class MusicGenDecoder {
         return layer.selfOut.apply(mergeHeads(attend(q, k, v, null, true)));
     }
 
+    /**
+     * Attention over many queries at once (training, a prompt's prefill) runs in F32 on the CPU whatever the dtype:
+     * libtorch's CPU flash attention multiplies its 16-bit tiles with a plain C++ loop rather than oneDNN or BLAS, and
+     * in a BF16 training step that loop took 45% of the time (perf), more than all projections together. A decode
+     * step's single query stays in the dtype, where the cast of the whole cache would cost more than it saves.
+     */
     private Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
-        return torch.scaled_dot_product_attention(q, k, v, mask == null ? new TensorOptional() : new TensorOptional(mask),
+        boolean upcast = !compute.isCuda() && q.size(2) > 1 && compute.dtype() != ScalarType.Float;
+        if (upcast) {
+            q = q.to(ScalarType.Float);
+            k = k.to(ScalarType.Float);
+            v = v.to(ScalarType.Float);
+            if (mask != null) mask = mask.to(ScalarType.Float);
+        }
+        Tensor out = torch.scaled_dot_product_attention(q, k, v, mask == null ? new TensorOptional() : new TensorOptional(mask),
                 0.0, causal, new DoubleOptional(Math.pow(config.headDim(), -0.5)), false);
+        return upcast ? out.to(compute.dtype()) : out;
     }
 
     private Tensor logits(Tensor h) {
