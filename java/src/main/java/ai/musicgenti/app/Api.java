@@ -298,7 +298,7 @@ final class Api {
                     + " epochs; ask for more (extend)");
         }
         // the run's own base model, dataset, settings and evaluation (its CLAP included); the app's device
-        TrainJob.Settings settings = TrainJob.Settings.builder().model(jobs.model().withModel(null)).resume(name).epochs(target)
+        TrainJob.Settings settings = TrainJob.Settings.builder().model(jobs.model().withModel(null).withDtype(null)).resume(name).epochs(target)
                 .out(paths.root("models")).runs(paths.root("runs")).evaluation(TrainJob.Evaluation.runsOwn()).build();
         return manager.submit("train", name, device(), h -> jobs.train(settings, name, target, h));
     }

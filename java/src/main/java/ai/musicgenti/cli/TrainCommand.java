@@ -4,6 +4,7 @@ import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.eval.ClapWindows;
 import ai.musicgenti.pipeline.Cancellation;
 import ai.musicgenti.pipeline.JobEvent;
+import ai.musicgenti.pipeline.ModelChoice;
 import ai.musicgenti.pipeline.TrainJob;
 import ai.musicgenti.train.Trainer;
 import picocli.CommandLine.Command;
@@ -155,9 +156,12 @@ final class TrainCommand implements Callable<Integer> {
                 .batchSize(batchSize).examplesNum(examplesNum).musicLen(musicLen).lr(lr).lrStepEpochs(lrStepEpochs).lrGamma(lrGamma)
                 .gradAmplify(gradAmplify).entropyAlpha(entropyAlpha).orthoAlpha(orthoAlpha).crAlpha(crAlpha).crMargin(crMargin)
                 .shuffleTokens(shuffleTokens).initWord(initWord).seed(seed).build();
-        boolean runsModel = resume != null && !spec.commandLine().getParseResult().hasMatchedOption("--model");
+        // on --resume, a model or dtype not given is the run's own
+        ModelChoice model = modelOptions.choice();
+        if (resume != null && !spec.commandLine().getParseResult().hasMatchedOption("--model")) model = model.withModel(null);
+        if (resume != null && !spec.commandLine().getParseResult().hasMatchedOption("--dtype")) model = model.withDtype(null);
         return TrainJob.Settings.builder()
-                .model(runsModel ? modelOptions.choice().withModel(null) : modelOptions.choice()).dataset(dataset).training(training)
+                .model(model).dataset(dataset).training(training)
                 .run(run).resume(resume).epochs(epochs).out(out).runs(runs).trainPrompts(trainPrompts).validPrompts(validPrompts)
                 .evaluation(new TrainJob.Evaluation(evalEvery, evalClips, evalDuration, evalCfg, descriptions, patience, clap, windows, cache)).build();
     }

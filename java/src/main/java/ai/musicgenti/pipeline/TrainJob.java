@@ -157,6 +157,7 @@ public final class TrainJob {
                         + (saved.epochsDone() + 1) + " or more to continue");
             }
             if (modelChoice.model() == null) modelChoice = modelChoice.withModel(saved.baseModel() != null ? saved.baseModel() : ModelChoice.MODEL);
+            modelChoice = inRunsDtype(modelChoice, saved, s.resume());
             if (dataset == null) {
                 if (saved.dataset() == null) throw new BadInputException("--resume " + s.resume() + ": the run does not record its dataset; pass --dataset DIR");
                 dataset = Path.of(saved.dataset());
@@ -165,6 +166,7 @@ public final class TrainJob {
             throw new BadInputException("--dataset: missing; give the folder prepare wrote (e.g. --dataset data/input/my-ds)");
         }
         if (modelChoice.model() == null) modelChoice = modelChoice.withModel(ModelChoice.MODEL);
+        if (modelChoice.dtype() == null) modelChoice = modelChoice.withDtype(ModelChoice.DTYPE);
         Trainer.Templates templates = new Trainer.Templates(PromptTemplates.read(s.trainPrompts(), "--train-prompts", PromptTemplates.TRAIN),
                 PromptTemplates.read(s.validPrompts(), "--valid-prompts", PromptTemplates.VALID));
         Path folderPath = modelChoice.folder(listener.downloads());
@@ -193,6 +195,21 @@ public final class TrainJob {
             return new Result(name, outputs.conceptsFile(), Files.exists(best) ? best : null, outputs.runDir(), trainer.epoch(), trainer.step(),
                     trainer.epoch() < trainer.settings().epochs() && cancellation.isCancelled());
         }
+    }
+
+    /**
+     * A resumed run computes in the dtype it ran with, where it continues bit for bit: a dtype not given (null) is the
+     * run's, and one given must be the same (checkpoints older than the record take what is given).
+     */
+    private static ModelChoice inRunsDtype(ModelChoice choice, Trainer.RunInfo saved, String run) {
+        if (saved.dtype() == null) return choice.dtype() != null ? choice : choice.withDtype(ModelChoice.DTYPE);
+        if (choice.dtype() == null) return choice.withDtype(saved.dtype());
+        String given = Compute.choose(choice.device(), choice.dtype()).dtypeName();
+        if (!given.equals(saved.dtype())) {
+            throw new BadInputException("--dtype " + choice.dtype() + ": run " + run + " computes in " + saved.dtype()
+                    + ", and continues exactly only in it; drop --dtype, or start a new run with --run NAME");
+        }
+        return choice;
     }
 
     /** Turns on evaluation during training when asked (or when the resumed run did); the embedder to close, or null. */

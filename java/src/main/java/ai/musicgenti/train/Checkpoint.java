@@ -35,15 +35,20 @@ final class Checkpoint {
     record Position(int epoch, int stepInEpoch, long step, double epochCeSum, int epochCeCount) {
     }
 
-    /** What stays the same over a run's checkpoints: where it writes, its base model, its dataset (null: none). */
+    /**
+     * What stays the same over a run's checkpoints: where it writes, its base model, its dataset (null: none) and the
+     * dtype it computes in ({@link ai.musicgenti.core.Compute#dtypeName}): a run continues bit for bit only in it.
+     */
     private final Trainer.Outputs outputs;
     private final Trainer.Base base;
     private final String dataset;
+    private final String dtype;
 
-    Checkpoint(Trainer.Outputs outputs, Trainer.Base base, String dataset) {
+    Checkpoint(Trainer.Outputs outputs, Trainer.Base base, String dataset, String dtype) {
         this.outputs = outputs;
         this.base = base;
         this.dataset = dataset;
+        this.dtype = dtype;
     }
 
     static boolean exists(Path runDir) {
@@ -69,6 +74,7 @@ final class Checkpoint {
         meta.put("concepts_file", outputs.conceptsFile().toAbsolutePath().normalize().toString());
         if (dataset != null) meta.put("dataset", dataset);
         if (!evalConfig.isEmpty()) meta.put("eval_config", JSON.writeValueAsString(new TreeMap<>(evalConfig)));
+        meta.put("dtype", dtype);
         Map<String, Tensor> tensors = new LinkedHashMap<>(Map.of("learned", learned, "adam.m", adam.m(), "adam.v", adam.v()));
         if (best.rows() != null) {
             meta.put("eval_best_fad", JSON.writeValueAsString(best.fad()));
@@ -79,12 +85,16 @@ final class Checkpoint {
         Safetensors.write(outputs.runDir().resolve(FILE), tensors, meta);
     }
 
-    /** The run's base model and dataset, epochs finished and settings, from the checkpoint's header alone. */
+    /**
+     * The run's base model and dataset, epochs finished, settings and the dtype it computed in (null in checkpoints
+     * older than that key), from the checkpoint's header alone.
+     */
     static Trainer.RunInfo describe(Path runDir) {
         Path file = existing(runDir);
         try (Safetensors st = Safetensors.open(file)) {
             Map<String, String> meta = st.metadata();
-            return new Trainer.RunInfo(meta.get("base_model"), meta.get("dataset"), Integer.parseInt(meta.get("epoch")), settings(file, meta));
+            return new Trainer.RunInfo(meta.get("base_model"), meta.get("dataset"), Integer.parseInt(meta.get("epoch")), settings(file, meta),
+                    meta.get("dtype"));
         }
     }
 

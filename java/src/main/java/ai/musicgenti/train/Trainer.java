@@ -245,7 +245,7 @@ public final class Trainer {
         this.settings = settings;
         this.outputs = outputs;
         this.log = new MetricsLog(outputs.runDir(), java.time.Clock.systemUTC());
-        this.checkpoint = new Checkpoint(outputs, base, data.location());
+        this.checkpoint = new Checkpoint(outputs, base, data.location(), base.model().decoder().compute().dtypeName());
         if (settings.concepts().isEmpty()) throw new BadInputException("--concepts: name at least one concept");
         Map<String, Integer> counts = new LinkedHashMap<>();
         for (String c : settings.concepts()) {
@@ -284,7 +284,8 @@ public final class Trainer {
      * trained on (the dataset null in checkpoints from before it was recorded), the epochs it has finished and its
      * settings. A launcher resumes from these without being told them again.
      */
-    public record RunInfo(String baseModel, String dataset, int epochsDone, Settings settings) {
+    /** @param dtype what the run computed in ({@link ai.musicgenti.core.Compute#dtypeName}), null when not recorded */
+    public record RunInfo(String baseModel, String dataset, int epochsDone, Settings settings, String dtype) {
     }
 
     public static RunInfo describe(Path runDir) {
@@ -525,6 +526,7 @@ public final class Trainer {
         config.put("base_model", base.id());
         config.put("base_model_hash", base.hash());
         config.put("dataset", data.location());
+        config.put("dtype", base.model().decoder().compute().dtypeName());
         config.put("concepts_file", outputs.conceptsFile().toAbsolutePath().normalize().toString());
         config.put("settings", settings);
         Map<String, String> evalConfig = eval != null ? eval.config() : storedEvalConfig;

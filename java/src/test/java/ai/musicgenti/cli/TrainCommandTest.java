@@ -5,6 +5,7 @@ import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.golden.Golden;
 import ai.musicgenti.concepts.LearnedConcepts;
+import ai.musicgenti.train.MetricsLines;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,6 +60,31 @@ public class TrainCommandTest {
         assertEquals(15 * 640, Wav.read(packed).frames());
         assertEquals(1, Main.run("generate", "--model", model.toString(), "--concepts", dir.resolve("nope.safetensors").toString(),
                 "--prompt", "x", "--out", out.toString()), "a missing concepts file is a user error");
+    }
+
+    /**
+     * A run keeps the dtype it ran in: resumed without --dtype it continues in it, exactly as the run in one go, and
+     * another dtype is refused (it would continue, but not exactly).
+     */
+    @Test
+    void aRunResumesInItsOwnDtype(@TempDir Path dir) throws Exception {
+        Path model = Golden.firstOfKind("musicgen_generate").dir();
+        Path ds = preparedDataset(dir, model);
+        String[] common = {"--model", model.toString(), "--dataset", ds.toString(), "--out", dir.resolve("models").toString(),
+                "--runs", dir.resolve("runs").toString(), "--music-len", "16", "--concepts", "a", "--tokens", "2", "--batch-size", "4"};
+        assertEquals(0, Main.run(concat(new String[]{"train", "--dtype", "bf16", "--epochs", "2", "--run", "whole"}, common)));
+        assertEquals(0, Main.run(concat(new String[]{"train", "--dtype", "bf16", "--epochs", "1", "--run", "split"}, common)));
+        String[] runDirs = {"--out", dir.resolve("models").toString(), "--runs", dir.resolve("runs").toString()};
+        assertEquals(1, Main.run(concat(new String[]{"train", "--resume", "split", "--epochs", "2", "--dtype", "f32"}, runDirs)),
+                "another dtype is refused");
+        assertEquals(0, Main.run(concat(new String[]{"train", "--resume", "split", "--epochs", "2"}, runDirs)));
+
+        assertEquals(MetricsLines.withoutClock(dir.resolve("runs/whole/metrics.jsonl")), MetricsLines.withoutClock(dir.resolve("runs/split/metrics.jsonl")));
+        try (Safetensors whole = Safetensors.open(dir.resolve("models/my-ds/whole.safetensors"));
+             Safetensors split = Safetensors.open(dir.resolve("models/my-ds/split.safetensors"))) {
+            assertTrue(org.bytedeco.pytorch.global.torch.equal(whole.mapped("a"), split.mapped("a")), "the same rows as the run in one go");
+        }
+        assertTrue(Files.readString(dir.resolve("runs/split/config.json")).contains("\"dtype\" : \"bf16\""));
     }
 
     /** Two concepts of four 1 s sine clips each (a low, b high), prepared into 0.4 s fragments. */

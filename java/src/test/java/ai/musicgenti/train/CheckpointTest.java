@@ -58,7 +58,7 @@ class CheckpointTest {
         best.update(concepts, learned, Map.of("x", Map.of("fad", 4.0)), 2);
         best.update(concepts, learned, Map.of("x", Map.of("fad", 5.0)), 3);
         Checkpoint.Position at = new Checkpoint.Position(2, 1, 9, 10.25, 3);
-        new Checkpoint(outputs(dir), BASE, "/data/ds").save(SETTINGS, at, learned, adam, Map.of("clap", "c.pt", "windows", "single"), best);
+        new Checkpoint(outputs(dir), BASE, "/data/ds", "bf16").save(SETTINGS, at, learned, adam, Map.of("clap", "c.pt", "windows", "single"), best);
 
         assertTrue(Checkpoint.exists(dir.resolve("runs/r")));
         Checkpoint.Loaded saved = Checkpoint.load(dir.resolve("runs/r"), BASE);
@@ -87,13 +87,13 @@ class CheckpointTest {
         assertArrayEquals(Tensors.toFloats(learned.detach()), Tensors.toFloats(restored.detach()));
 
         Trainer.RunInfo info = Checkpoint.describe(dir.resolve("runs/r"));
-        assertEquals(new Trainer.RunInfo("some/model", "/data/ds", 2, SETTINGS), info);
+        assertEquals(new Trainer.RunInfo("some/model", "/data/ds", 2, SETTINGS, "bf16"), info);
     }
 
     @Test
     void aRunThatNeverEvaluatedHasNoBestRows(@TempDir Path dir) throws Exception {
         Tensor learned = rows(2).requires_grad_(true);
-        new Checkpoint(outputs(dir), BASE, null).save(SETTINGS, new Checkpoint.Position(1, 0, 4, 0, 0), learned, trained(learned, 1),
+        new Checkpoint(outputs(dir), BASE, null, "f32").save(SETTINGS, new Checkpoint.Position(1, 0, 4, 0, 0), learned, trained(learned, 1),
                 Map.of(), new BestRows());
         Checkpoint.Loaded saved = Checkpoint.load(dir.resolve("runs/r"), BASE);
         assertEquals(Map.of(), saved.evalConfig());
@@ -111,7 +111,7 @@ class CheckpointTest {
         var missing = assertThrows(BadInputException.class, () -> Checkpoint.load(run, BASE));
         assertTrue(missing.getMessage().contains("not found; start the run without --resume"), missing.getMessage());
         Tensor learned = rows(3).requires_grad_(true);
-        new Checkpoint(outputs(dir), BASE, null).save(SETTINGS, new Checkpoint.Position(0, 2, 2, 1, 2), learned, trained(learned, 2),
+        new Checkpoint(outputs(dir), BASE, null, "f32").save(SETTINGS, new Checkpoint.Position(0, 2, 2, 1, 2), learned, trained(learned, 2),
                 Map.of(), new BestRows());
         var other = assertThrows(BadInputException.class, () -> Checkpoint.load(run, new Trainer.Base(null, null, "other", "hash-b")));
         assertEquals("--resume: the run was trained on some/model, not on this model; use --model some/model", other.getMessage());
