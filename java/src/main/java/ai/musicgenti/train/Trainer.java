@@ -281,10 +281,10 @@ public final class Trainer {
 
     /**
      * What a run's checkpoint says about it, from the file's header alone: the base model and dataset it was
-     * trained on (the dataset null in checkpoints from before it was recorded), the epochs it has finished and its
-     * settings. A launcher resumes from these without being told them again.
+     * trained on (the dataset null in checkpoints from before it was recorded), the epochs it has finished, its
+     * settings and the dtype it computed in ({@link ai.musicgenti.core.Compute#dtypeName}; null in checkpoints from
+     * before it was recorded). A launcher resumes from these without being told them again.
      */
-    /** @param dtype what the run computed in ({@link ai.musicgenti.core.Compute#dtypeName}), null when not recorded */
     public record RunInfo(String baseModel, String dataset, int epochsDone, Settings settings, String dtype) {
     }
 
