@@ -3,6 +3,7 @@ package ai.musicgenti.cli;
 import ai.musicgenti.audio.ClapFeatures;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuFeatures;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.Dtype;
@@ -283,6 +284,8 @@ final class BenchCommand implements Callable<Integer> {
 
     /** The training step as {@code train} runs it: the full loss with its regularisers, backward, Adam. */
     private void trainSteps(MusicGen model, Compute compute, Map<String, Object> figures) {
+        String slow = CpuFeatures.slowBf16(compute);
+        if (slow != null) System.err.println(slow);
         int k = model.config().decoder().numCodebooks();
         long vocab = model.config().decoder().vocabSize();
         int length = textTokens + tokens;

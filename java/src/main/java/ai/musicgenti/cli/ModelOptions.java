@@ -12,7 +12,7 @@ final class ModelOptions {
     @Option(names = "--device", defaultValue = ModelChoice.DEVICE, description = "auto (CUDA when present), cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--dtype", defaultValue = ModelChoice.DTYPE, description = "auto (f32 on CPU, bf16 on CUDA; prepare: f32 on both), f32, f16, bf16 (on the CPU the fast way to train), or for generation on the CPU f16w (f32 activations, f16 packed decoder weights: faster, close to f32) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = ModelChoice.DTYPE, description = "auto (f32 on CPU, bf16 on CUDA; prepare: f32 on both), f32, f16, bf16 (the fast way to train on a CPU with native BF16), or for generation on the CPU f16w (f32 activations, f16 packed decoder weights: faster, close to f32) (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--threads", defaultValue = "" + ModelChoice.THREADS, description = "CPU cores to use (0 = OMP_NUM_THREADS when set, else all; default: ${DEFAULT-VALUE}).")

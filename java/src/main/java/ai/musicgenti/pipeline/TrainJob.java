@@ -2,6 +2,7 @@ package ai.musicgenti.pipeline;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuFeatures;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.data.ConceptDescriptions;
 import ai.musicgenti.data.PreparedDataset;
@@ -173,6 +174,8 @@ public final class TrainJob {
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(folderPath)) {
             Compute compute = modelChoice.compute();
             compute.requireGradients();
+            String slow = CpuFeatures.slowBf16(compute);
+            if (slow != null) listener.on(new JobEvent.Log(slow + "\n"));
             MusicGen model = MusicGen.load(folder, compute);
             PreparedTrainingData data = PreparedTrainingData.open(dataset, model);
             List<String> chosen = s.training().concepts().isEmpty() ? data.concepts() : s.training().concepts();
