@@ -202,11 +202,11 @@ public final class TrainJob {
 
     /**
      * A resumed run computes in the dtype it ran with, where it continues bit for bit: a dtype not given (null) is the
-     * run's, and one given must be the same (checkpoints older than the record take what is given).
+     * run's, and one given must be the same (checkpoints older than the record take what is given, or the default).
      */
     private static ModelChoice inRunsDtype(ModelChoice choice, Trainer.RunInfo saved, String run) {
-        if (saved.dtype() == null) return choice.dtype() != null ? choice : choice.withDtype(ModelChoice.DTYPE);
-        if (choice.dtype() == null) return choice.withDtype(saved.dtype());
+        if (choice.dtype() == null) return saved.dtype() == null ? choice : choice.withDtype(saved.dtype());
+        if (saved.dtype() == null) return choice;
         String given = Compute.choose(choice.device(), choice.dtype()).dtypeName();
         if (!given.equals(saved.dtype())) {
             throw new BadInputException("--dtype " + choice.dtype() + ": run " + run + " computes in " + saved.dtype()

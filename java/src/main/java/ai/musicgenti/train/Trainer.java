@@ -2,6 +2,7 @@ package ai.musicgenti.train;
 
 import ai.musicgenti.concepts.LearnedConcepts;
 import ai.musicgenti.core.AtomicFiles;
+import ai.musicgenti.core.Compute;
 import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Seeds;
@@ -155,6 +156,10 @@ public final class Trainer {
 
     /** The frozen base: the model, its tokenizer, its id as the user named it, and {@link LearnedConcepts#baseModelHash}. */
     public record Base(MusicGen model, PromptTokenizer tokenizer, String id, String hash) {
+        /** Where and in which dtype the model computes (its decoder's, which T5 shares). */
+        public Compute compute() {
+            return model.decoder().compute();
+        }
     }
 
     /** Prompt templates, one {@code %s} each for the concept. */
@@ -245,7 +250,7 @@ public final class Trainer {
         this.settings = settings;
         this.outputs = outputs;
         this.log = new MetricsLog(outputs.runDir(), java.time.Clock.systemUTC());
-        this.checkpoint = new Checkpoint(outputs, base, data.location(), base.model().decoder().compute().dtypeName());
+        this.checkpoint = new Checkpoint(outputs, base, data.location(), base.compute().dtypeName());
         if (settings.concepts().isEmpty()) throw new BadInputException("--concepts: name at least one concept");
         Map<String, Integer> counts = new LinkedHashMap<>();
         for (String c : settings.concepts()) {
@@ -300,7 +305,7 @@ public final class Trainer {
         Checkpoint.Loaded saved = Checkpoint.load(outputs.runDir(), base);
         Settings settings = saved.settings();
         if (epochs != null) settings = settings.withEpochs(epochs);
-        Tensor learned = saved.learned(base.model().decoder().compute().device());
+        Tensor learned = saved.learned(base.compute().device());
         Trainer t = new Trainer(base, data, templates, settings, outputs, learned, saved.adam(learned));
         Checkpoint.Position at = saved.position();
         t.epoch = at.epoch();
@@ -424,7 +429,7 @@ public final class Trainer {
         SplittableRandom random = new SplittableRandom(Seeds.derive(settings.seed(), step));
         double lr = settings.lrAt(epoch);
         // the backward runs on this thread too, in the same phase
-        try (PointerScope scope = new PointerScope(); CpuThreads.Phase threads = CpuThreads.forCompute(base.model().decoder().compute())) {
+        try (PointerScope scope = new PointerScope(); CpuThreads.Phase threads = CpuThreads.forCompute(base.compute())) {
             List<String> texts = new ArrayList<>();
             for (TrainingData.Example e : batch) {
                 texts.add(ConceptPrompts.fill(templates.train().get(random.nextInt(templates.train().size())), e.concept()));
@@ -526,7 +531,7 @@ public final class Trainer {
         config.put("base_model", base.id());
         config.put("base_model_hash", base.hash());
         config.put("dataset", data.location());
-        config.put("dtype", base.model().decoder().compute().dtypeName());
+        config.put("dtype", base.compute().dtypeName());
         config.put("concepts_file", outputs.conceptsFile().toAbsolutePath().normalize().toString());
         config.put("settings", settings);
         Map<String, String> evalConfig = eval != null ? eval.config() : storedEvalConfig;

@@ -69,6 +69,14 @@ public record Compute(Device device, ScalarType dtype, boolean halfWeights) {
         return device.is_cuda();
     }
 
+    /**
+     * BF16 or F16 on the CPU: there libtorch multiplies in oneDNN on its own pool ({@link CpuThreads#forCompute}), and
+     * its flash attention multiplies 16-bit tiles in a plain loop (so the decoder attends in F32).
+     */
+    public boolean sixteenBitOnCpu() {
+        return !isCuda() && dtype != ScalarType.Float;
+    }
+
     public TensorOptions floats() {
         return new TensorOptions(dtype).device(new org.bytedeco.pytorch.DeviceOptional(device));
     }

@@ -2,7 +2,6 @@ package ai.musicgenti.core;
 
 import org.bytedeco.openblas.presets.openblas_nolapack;
 import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Who owns the CPU cores. libtorch runs its own kernels (oneDNN convolutions, the LSTM, softmax, attention) on an
@@ -70,8 +69,7 @@ public final class CpuThreads {
      * (also under {@code f16w}, whose fbgemm products run on the calling thread).
      */
     public static Phase forCompute(Compute compute) {
-        boolean sixteenBit = compute.dtype() != ScalarType.Float;
-        return !compute.isCuda() && sixteenBit ? libtorch() : () -> { };
+        return compute.sixteenBitOnCpu() ? libtorch() : () -> { };
     }
 
     /** A phase ended by try-with-resources; closing never fails. */

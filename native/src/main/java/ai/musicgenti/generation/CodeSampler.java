@@ -138,31 +138,25 @@ public final class CodeSampler {
 
         // one hand-over of the cores for the whole loop rather than two per step
         try (CpuThreads.Phase threads = CpuThreads.forCompute(decoder.compute())) {
-            decodeSteps(decoder, sequence, forced, cache, b, promptFrames, guided, s, rng, listener);
-        }
-        return sequence;
-    }
-
-    private static void decodeSteps(MusicGenDecoder decoder, Tensor sequence, Tensor forced, MusicGenDecoder.KvCache cache,
-                                    int b, int promptFrames, boolean guided, Settings s,
-                                    org.bytedeco.pytorch.Generator rng, StepListener listener) {
-        for (int step = 0; step < s.maxNewTokens(); step++) {
-            int position = promptFrames + 1 + step;
-            try (PointerScope scope = new PointerScope()) {
-                // First step: the start column and any prompt; afterwards the one position decided last.
-                Tensor input = sequence.narrow(2, cache.length(), position - cache.length());
-                if (guided) input = torch.cat(new TensorVector(input, input), 0);
-                Tensor logits = decoder.step(input, cache);
-                Tensor last = logits.select(2, logits.size(2) - 1).to(ScalarType.Float);
-                Tensor cond = guided ? last.narrow(0, 0, b) : last;
-                Tensor uncond = guided ? last.narrow(0, b, b) : null;
-                Tensor scores = guided ? uncond.add(cond.sub(uncond).mul(scalar(s.guidanceScale()))) : cond;
-                Tensor tokens = s.sample() ? sample(scores, s, rng) : scores.argmax(new LongOptional(-1), false);
-                if (listener != null) listener.onStep(step, cond, uncond, scores, tokens);
-                Tensor fixed = forced.select(2, position);
-                sequence.select(2, position).copy_(torch.where(fixed.eq(scalar(DelayPattern.DECIDE)), tokens, fixed));
+            for (int step = 0; step < s.maxNewTokens(); step++) {
+                int position = promptFrames + 1 + step;
+                try (PointerScope scope = new PointerScope()) {
+                    // First step: the start column and any prompt; afterwards the one position decided last.
+                    Tensor input = sequence.narrow(2, cache.length(), position - cache.length());
+                    if (guided) input = torch.cat(new TensorVector(input, input), 0);
+                    Tensor logits = decoder.step(input, cache);
+                    Tensor last = logits.select(2, logits.size(2) - 1).to(ScalarType.Float);
+                    Tensor cond = guided ? last.narrow(0, 0, b) : last;
+                    Tensor uncond = guided ? last.narrow(0, b, b) : null;
+                    Tensor scores = guided ? uncond.add(cond.sub(uncond).mul(scalar(s.guidanceScale()))) : cond;
+                    Tensor tokens = s.sample() ? sample(scores, s, rng) : scores.argmax(new LongOptional(-1), false);
+                    if (listener != null) listener.onStep(step, cond, uncond, scores, tokens);
+                    Tensor fixed = forced.select(2, position);
+                    sequence.select(2, position).copy_(torch.where(fixed.eq(scalar(DelayPattern.DECIDE)), tokens, fixed));
+                }
             }
         }
+        return sequence;
     }
 
     /**

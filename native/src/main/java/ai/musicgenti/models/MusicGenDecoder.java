@@ -336,7 +336,7 @@ public final class MusicGenDecoder {
      * step's single query stays in the dtype, where the cast of the whole cache would cost more than it saves.
      */
     private Tensor attend(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
-        boolean upcast = !compute.isCuda() && q.size(2) > 1 && compute.dtype() != ScalarType.Float;
+        boolean upcast = compute.sixteenBitOnCpu() && q.size(2) > 1;
         if (upcast) {
             q = q.to(ScalarType.Float);
             k = k.to(ScalarType.Float);
