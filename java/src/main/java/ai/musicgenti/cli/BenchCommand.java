@@ -303,7 +303,7 @@ final class BenchCommand implements Callable<Integer> {
         float loss = 0;
         for (int i = 0; i <= trainSteps; i++) {
             long t0 = System.nanoTime();
-            try (PointerScope scope = new PointerScope(); CpuThreads.Phase threads = CpuThreads.forCompute(compute)) {
+            try (PointerScope scope = new PointerScope(); CpuThreads.Phase threads = CpuThreads.forSequences(compute)) {
                 Tensor l = TextualInversion.loss(model, learned, prompts, codes, null, concepts, alphas).total();
                 l.backward();
                 adam.step(0.1, 10);

@@ -429,7 +429,7 @@ public final class Trainer {
         SplittableRandom random = new SplittableRandom(Seeds.derive(settings.seed(), step));
         double lr = settings.lrAt(epoch);
         // the backward runs on this thread too, in the same phase
-        try (PointerScope scope = new PointerScope(); CpuThreads.Phase threads = CpuThreads.forCompute(base.compute())) {
+        try (PointerScope scope = new PointerScope(); CpuThreads.Phase threads = CpuThreads.forSequences(base.compute())) {
             List<String> texts = new ArrayList<>();
             for (TrainingData.Example e : batch) {
                 texts.add(ConceptPrompts.fill(templates.train().get(random.nextInt(templates.train().size())), e.concept()));

@@ -72,6 +72,17 @@ public final class CpuThreads {
         return compute.sixteenBitOnCpu() ? libtorch() : () -> { };
     }
 
+    /**
+     * The phase for a model's work over whole sequences (every position at once, and its backward, as in training):
+     * libtorch's pool wherever products of many rows run in oneDNN, which is on the CPU in 16 bits and in F32 through
+     * {@link OneDnn}. A decode step's few rows keep {@link #forCompute}.
+     */
+    public static Phase forSequences(Compute compute) {
+        boolean oneDnnF32 = OneDnn.enabled() && compute.device().is_cpu() && !compute.halfWeights()
+                && compute.dtype().value == org.bytedeco.pytorch.global.torch.ScalarType.Float.value;
+        return oneDnnF32 ? libtorch() : forCompute(compute);
+    }
+
     /** A phase ended by try-with-resources; closing never fails. */
     public interface Phase extends AutoCloseable {
         @Override

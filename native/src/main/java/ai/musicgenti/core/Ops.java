@@ -27,15 +27,15 @@ public final class Ops {
 
     /**
      * {@code x @ w.T + bias} for x [..., in], w [out, in] and bias [out] or null, as {@code torch.linear}. On the CPU
-     * in F32 a few rows stream the weights through BLAS matrix-vector products. (oneDNN's F32 inner product, which
-     * libtorch can reach through {@code mkldnn_linear}, multiplies faster but returns wrong sums on AMD Zen 5 in this
-     * libtorch build whenever it pads the weight layout, and reorders every weight on every call, so every projection
-     * stays on OpenBLAS: README, "Build choices".)
+     * in F32 many rows go through oneDNN's matmul ({@link OneDnn}, gradients included), a few rows stream the weights
+     * through BLAS matrix-vector products.
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
         TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias);
         long in = x.size(-1);
         long rows = x.numel() / Math.max(1, in);
+        Tensor viaOneDnn = OneDnn.serves(x, w) ? OneDnn.linear(x, w, bias) : null;
+        if (viaOneDnn != null) return viaOneDnn;
         if (rows == 0 || rows > CPU_GEMV_MAX_ROWS || !x.device().is_cpu() || !isFloat(x) || !isFloat(w)) {
             return torch.linear(x, w, b);
         }

@@ -178,7 +178,7 @@ public final class MusicGenDecoder {
      * @return logits [B, K, T, V]
      */
     public Tensor forward(Tensor inputIds, Tensor encoderHiddenStates, Tensor encoderMask) {
-        try (CpuThreads.Phase threads = CpuThreads.forCompute(compute)) {
+        try (CpuThreads.Phase threads = CpuThreads.forSequences(compute)) {
             return forwardWhole(inputIds, encoderHiddenStates, encoderMask);
         }
     }

@@ -1,0 +1,315 @@
+package ai.musicgenti.core;
+
+import org.bytedeco.dnnl.dnnl_engine;
+import org.bytedeco.dnnl.dnnl_exec_arg_t;
+import org.bytedeco.dnnl.dnnl_memory;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.dnnl.dnnl_stream;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.GradMode;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorBase;
+import org.bytedeco.pytorch.TensorTensorHook;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static org.bytedeco.dnnl.global.dnnl.*;
+
+/**
+ * F32 projections of many rows through oneDNN's matmul primitive (the standalone oneDNN of the JavaCPP presets, newer
+ * than the one inside libtorch). On AVX-512 CPUs it multiplies about three times as fast as OpenBLAS, which runs its
+ * AVX2 kernels there: musicgen-small's projections of 251 rows at 330-400 against 90-150 GFLOP/s on two Zen 5 cores,
+ * to within F32 rounding of a float64 reference (README, "Build choices"). Weights are read in place in their
+ * {@code [out, in]} layout, so nothing is packed or copied.
+ *
+ * <p>The frozen weights of textual inversion need only the input gradient {@code dy . W}, and libtorch would compute
+ * it with OpenBLAS; so a projection whose input needs gradients is tied into autograd by a node hook that hands libtorch
+ * oneDNN's product instead (see {@link #linear}). oneDNN runs on libtorch's OpenMP pool, so it has the cores only in
+ * {@link CpuThreads#libtorch()}.
+ */
+public final class OneDnn {
+    /** Fewer rows stay on BLAS: a decode step's matrix-vector products are bound by the weights' bytes, not FLOPs. */
+    private static final long MIN_ROWS = 16;
+    private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("musicgen.cpu.onednn", "true"));
+    private static final int CACHED_SHAPES = 64;
+
+    private static dnnl_engine engine;
+    private static final ThreadLocal<dnnl_stream> STREAM = new ThreadLocal<>();
+    private static final Map<Shape, Matmul> MATMULS = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Shape, Matmul> eldest) {
+            if (size() <= CACHED_SHAPES) return false;
+            eldest.getValue().destroy();
+            return true;
+        }
+    };
+
+    private OneDnn() {
+    }
+
+    /** Whether F32 projections of many rows go through oneDNN (the system property {@code musicgen.cpu.onednn}). */
+    public static boolean enabled() {
+        return ENABLED;
+    }
+
+    /** Whether {@code x @ w.T} goes through oneDNN: F32 on the CPU, a plain frozen weight, enough rows. */
+    public static boolean serves(Tensor x, Tensor w) {
+        if (!ENABLED || !x.device().is_cpu() || !w.device().is_cpu()) return false;
+        if (!isFloat(x) || !isFloat(w) || w.dim() != 2 || !w.is_contiguous() || w.requires_grad()) return false;
+        long in = x.size(-1);
+        return in == w.size(1) && x.numel() / Math.max(1, in) >= MIN_ROWS;
+    }
+
+    /**
+     * {@code x @ w.T + bias} for x [..., in], w [out, in] (see {@link #serves}). Where x needs gradients, the product
+     * joins the graph through exact zeros made from x ({@code s - s.detach()} for {@code s}, the row sums of an alias
+     * of x), and two hooks stand in for the backward of the product: one reads {@code dy} where it arrives at the
+     * result and computes {@code dy . w} with oneDNN, the other hands that to x in place of what the zeros pass back.
+     * The graph keeps no activation for this, and the forward allocates only the product and a column. Null where
+     * oneDNN's primitive for the shape failed its parity check ({@link #agrees}): the caller multiplies with libtorch.
+     */
+    public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        long in = x.size(-1);
+        long[] shape = x.shape();
+        shape[shape.length - 1] = w.size(0);
+        Tensor flat = x.reshape(x.numel() / in, in);
+        Tensor y = multiply(flat.detach().contiguous(), w, true);
+        if (y == null) return null;
+        if (bias != null) y.add_(bias);
+        if (flat.requires_grad() && GradMode.is_enabled()) {
+            Tensor alias = flat.view_as(flat);
+            Tensor sums = alias.sum(new long[]{1}, true, new ScalarTypeOptional());
+            Tensor zeros = sums.sub(sums.detach());
+            y.add_(zeros);
+            sums.close();
+            zeros.close();
+            InputGradient gradient = new InputGradient(w);
+            y.register_hook(gradient.capture);
+            alias.register_hook(gradient.release);
+        }
+        return y.view(shape);
+    }
+
+    /**
+     * Ties not yet released. libtorch holds only the hooks' function pointers, so the Java objects must stay reachable
+     * until the backward calls them; a tie lets go of itself then. (A graph dropped without a backward leaves its ties
+     * here.)
+     */
+    private static final Set<InputGradient> PENDING = ConcurrentHashMap.newKeySet();
+
+    static int pendingHooks() {
+        return PENDING.size();
+    }
+
+    /**
+     * The backward of one product: {@code capture} sees {@code dy} arrive at the result (it always runs first: the
+     * input's gradient depends on it) and computes {@code dy . w}; {@code release} replaces the gradient the zeros
+     * send back to x (the row sums' broadcast, a view) by it.
+     */
+    private static final class InputGradient {
+        private final Tensor w;
+        private Tensor dx;
+        final TensorTensorHook capture = new TensorTensorHook() {
+            @Override
+            public TensorBase call(TensorBase dy) {
+                Tensor g = new Tensor(dy).contiguous();
+                dx = multiply(g, w, false);
+                if (dx == null) dx = torch.mm(g, w);
+                g.close();
+                return dy;
+            }
+        };
+        final TensorTensorHook release = new TensorTensorHook() {
+            @Override
+            public TensorBase call(TensorBase ignored) {
+                PENDING.remove(InputGradient.this);
+                // libtorch copied the previous tie's gradient when that hook returned: free it now, not at the end
+                // of an enclosing PointerScope
+                Tensor previous = RETURNED.get();
+                if (previous != null) previous.close();
+                RETURNED.set(dx);
+                Tensor out = dx;
+                dx = null;
+                return out;
+            }
+        };
+
+        InputGradient(Tensor w) {
+            this.w = w;
+            PENDING.add(this);
+        }
+    }
+
+    /** Per thread, the last gradient a tie handed to libtorch (see {@link InputGradient#release}). */
+    private static final ThreadLocal<Tensor> RETURNED = new ThreadLocal<>();
+
+    /**
+     * {@code a @ w.T} (a [m, in]) or {@code a @ w} (a [m, out]) for w [out, in]; a and w contiguous F32. Null where the
+     * shape's primitive failed its parity check (then libtorch multiplies).
+     */
+    static Tensor multiply(Tensor a, Tensor w, boolean transposed) {
+        long m = a.size(0);
+        long k = a.size(1);
+        long n = transposed ? w.size(0) : w.size(1);
+        Matmul mm;
+        synchronized (MATMULS) {
+            mm = MATMULS.computeIfAbsent(new Shape(m, k, n, transposed), Matmul::checked);
+        }
+        if (mm == UNTRUSTED) return null;
+        Tensor c = torch.empty(new long[]{m, n}, a.options(), null);
+        mm.run(a, w, c);
+        return c;
+    }
+
+    /** Stands in the cache for a shape whose primitive gave wrong sums. */
+    private static final Matmul UNTRUSTED = new Matmul();
+
+    /**
+     * Whether {@code got} is {@code a @ w.T} (or {@code a @ w}) to within F32 rounding, judged in float64 on its first
+     * and last rows (a kernel's edge blocks). This libtorch's own oneDNN returned wrong sums on AMD Zen 5 for some
+     * weight layouts (README, "Build choices"), so every shape's primitive is checked once before it is used.
+     */
+    static boolean agrees(Tensor got, Tensor a, Tensor w, boolean transposed) {
+        long m = a.size(0);
+        long rows = Math.min(m, 8);
+        Tensor pick = torch.cat(new TensorVector(torch.arange(new Scalar(rows)), torch.arange(new Scalar(m - rows), new Scalar(m))));
+        Tensor a64 = a.index_select(0, pick).to(ScalarType.Double);
+        Tensor w64 = w.to(ScalarType.Double);
+        Tensor ref = torch.mm(a64, transposed ? w64.t() : w64);
+        double err = got.index_select(0, pick).to(ScalarType.Double).sub(ref).abs().max().item_double();
+        double scale = ref.abs().max().item_double();
+        return err <= 1e-4 * Math.max(scale, Double.MIN_NORMAL);
+    }
+
+    private record Shape(long m, long k, long n, boolean transposed) {
+    }
+
+    /** A matmul primitive for one shape, with its three memory objects pointed at each call's tensors. */
+    private static final class Matmul {
+        private final dnnl_primitive_desc pd;
+        private final dnnl_primitive primitive;
+        private final dnnl_memory src;
+        private final dnnl_memory weights;
+        private final dnnl_memory dst;
+        private final dnnl_exec_arg_t args = new dnnl_exec_arg_t(3);
+
+        private Matmul(dnnl_primitive_desc pd, dnnl_primitive primitive, dnnl_memory src, dnnl_memory weights, dnnl_memory dst) {
+            this.pd = pd;
+            this.primitive = primitive;
+            this.src = src;
+            this.weights = weights;
+            this.dst = dst;
+            args.position(0).arg(DNNL_ARG_SRC).memory(src);
+            args.position(1).arg(DNNL_ARG_WEIGHTS).memory(weights);
+            args.position(2).arg(DNNL_ARG_DST).memory(dst);
+            args.position(0);
+            // cached past the PointerScope of the call that made it
+            args.retainReference();
+        }
+
+        /** Only for {@link #UNTRUSTED}. */
+        private Matmul() {
+            pd = null;
+            primitive = null;
+            src = weights = dst = null;
+        }
+
+        /** The primitive for {@code s}, or {@link #UNTRUSTED} when it fails its parity check on random operands. */
+        static Matmul checked(Shape s) {
+            Matmul mm = create(s);
+            try (PointerScope scope = new PointerScope()) {
+                Tensor a = torch.randn(s.m, s.k);
+                Tensor w = s.transposed ? torch.randn(s.n, s.k) : torch.randn(s.k, s.n);
+                Tensor c = torch.empty(s.m, s.n);
+                mm.run(a, w, c);
+                if (agrees(c, a, w, s.transposed)) return mm;
+            }
+            mm.destroy();
+            return UNTRUSTED;
+        }
+
+        static Matmul create(Shape s) {
+            dnnl_engine e = engine();
+            dnnl_memory_desc a = desc(s.m, s.k, dnnl_ab);
+            // w is [out, in] row-major: as the [in, out] operand of a @ w.T that is layout "ba"
+            dnnl_memory_desc b = desc(s.k, s.n, s.transposed ? dnnl_ba : dnnl_ab);
+            dnnl_memory_desc c = desc(s.m, s.n, dnnl_ab);
+            PointerPointer<Pointer> out = new PointerPointer<>(1);
+            check(dnnl_matmul_primitive_desc_create(out, e, a, b, null, c, null), "matmul descriptor");
+            dnnl_primitive_desc pd = new dnnl_primitive_desc(out.get(0));
+            check(dnnl_primitive_create(out, pd), "matmul primitive");
+            dnnl_primitive primitive = new dnnl_primitive(out.get(0));
+            return new Matmul(pd, primitive, memory(a, e), memory(b, e), memory(c, e));
+        }
+
+        synchronized void run(Tensor a, Tensor w, Tensor c) {
+            check(dnnl_memory_set_data_handle(src, a.data_ptr()), "source");
+            check(dnnl_memory_set_data_handle(weights, w.data_ptr()), "weights");
+            check(dnnl_memory_set_data_handle(dst, c.data_ptr()), "destination");
+            dnnl_stream stream = stream();
+            check(dnnl_primitive_execute(primitive, stream, 3, args), "matmul");
+            check(dnnl_stream_wait(stream), "matmul");
+        }
+
+        void destroy() {
+            if (primitive == null) return;
+            dnnl_memory_destroy(src);
+            dnnl_memory_destroy(weights);
+            dnnl_memory_destroy(dst);
+            dnnl_primitive_destroy(primitive);
+            dnnl_primitive_desc_destroy(pd);
+        }
+
+        private static dnnl_memory_desc desc(long rows, long cols, int tag) {
+            PointerPointer<Pointer> out = new PointerPointer<>(1);
+            check(dnnl_memory_desc_create_with_tag(out, 2, new long[]{rows, cols}, dnnl_f32, tag), "memory descriptor");
+            return new dnnl_memory_desc(out.get(0));
+        }
+
+        private static dnnl_memory memory(dnnl_memory_desc d, dnnl_engine e) {
+            PointerPointer<Pointer> out = new PointerPointer<>(1);
+            check(dnnl_memory_create(out, d, e, (Pointer) null), "memory"); // no buffer: each call sets one
+            return new dnnl_memory(out.get(0));
+        }
+    }
+
+    private static synchronized dnnl_engine engine() {
+        if (engine == null) {
+            PointerPointer<Pointer> out = new PointerPointer<>(1);
+            check(dnnl_engine_create(out, dnnl_cpu, 0), "CPU engine");
+            engine = new dnnl_engine(out.get(0));
+        }
+        return engine;
+    }
+
+    private static dnnl_stream stream() {
+        dnnl_stream s = STREAM.get();
+        if (s == null) {
+            PointerPointer<Pointer> out = new PointerPointer<>(1);
+            check(dnnl_stream_create(out, engine(), dnnl_stream_default_flags), "stream");
+            s = new dnnl_stream(out.get(0));
+            STREAM.set(s);
+        }
+        return s;
+    }
+
+    private static void check(int status, String what) {
+        if (status != dnnl_success) throw new IllegalStateException("oneDNN " + what + " failed with status " + status);
+    }
+
+    private static boolean isFloat(Tensor t) {
+        return t.scalar_type().value == ScalarType.Float.value;
+    }
+}
