@@ -2,6 +2,7 @@ package ai.musicgenti.core;
 
 import org.bytedeco.openblas.presets.openblas_nolapack;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Who owns the CPU cores. libtorch runs its own kernels (oneDNN convolutions, the LSTM, softmax, attention) on an
@@ -10,13 +11,13 @@ import org.bytedeco.pytorch.global.torch;
  * on 2, 8.6 s with both on 2, 30 s when OpenBLAS threads sleep at once). So one pool owns the cores at a time:
  *
  * <ul>
- *   <li><b>BLAS</b> (the default): projections and attention, in decoding, training, T5 and CLAP. OpenBLAS has every
- *       core, libtorch one thread.</li>
+ *   <li><b>BLAS</b> (the default): a decode step's matrix-vector products, and what runs outside the phases below.
+ *       OpenBLAS has every core, libtorch one thread.</li>
  *   <li><b>libtorch</b> ({@link #libtorch()}): libtorch's pool has every core, OpenBLAS one thread. Around EnCodec
- *       (with one libtorch thread the codec ran on one core), and around models that compute in 16 bits on the CPU
- *       ({@link #forCompute}), whose products run in oneDNN on libtorch's pool: a BF16 training step of
- *       musicgen-small took 1.45-1.63 s there against 2.46-2.61 s with oneDNN on one thread and OpenBLAS's idle
- *       threads on the other cores.</li>
+ *       (with one libtorch thread the codec ran on one core), and around work whose products run in oneDNN, which uses
+ *       libtorch's OpenMP pool: models computing in 16 bits on the CPU ({@link #forCompute}; a BF16 training step of
+ *       musicgen-small took 1.45-1.63 s there against 2.46-2.61 s with oneDNN on one thread) and F32 work over whole
+ *       sequences, whose projections go through {@link OneDnn} ({@link #forSequences}).</li>
  * </ul>
  *
  * OpenBLAS's thread count is process-wide; libtorch's follows the calling thread (OpenMP semantics).
@@ -79,7 +80,7 @@ public final class CpuThreads {
      */
     public static Phase forSequences(Compute compute) {
         boolean oneDnnF32 = OneDnn.enabled() && compute.device().is_cpu() && !compute.halfWeights()
-                && compute.dtype().value == org.bytedeco.pytorch.global.torch.ScalarType.Float.value;
+                && compute.dtype().value == ScalarType.Float.value;
         return oneDnnF32 ? libtorch() : forCompute(compute);
     }
 
