@@ -138,11 +138,14 @@ final class BenchCommand implements Callable<Integer> {
                             clap != null ? clap + " weights" : "random weights of the " + ClapEmbedder.DEFAULT_CLAP + " shape",
                             compute, CpuThreads.cores(),
                             clap != null ? "loaded" : "built", seconds(t0));
-                    embedder.embed(files.get(0)); // warm-up, untimed
                     int windows = 0;
-                    long t1 = System.nanoTime();
-                    for (Path f : files.subList(1, files.size())) windows += embedder.embed(f).length;
-                    double s = seconds(t1);
+                    double s;
+                    try (CpuThreads.Phase threads = embedder.threads()) { // as fad and eval hold it
+                        embedder.embed(files.get(0)); // warm-up, untimed
+                        long t1 = System.nanoTime();
+                        for (Path f : files.subList(1, files.size())) windows += embedder.embed(f).length;
+                        s = seconds(t1);
+                    }
                     System.out.printf(Locale.ROOT, "eval       %d clips x %.1f s (%d windows of 10 s): %.1f audio s embedded per s, %.2f windows/s, %.2f s per clip%n",
                             clips, seconds, windows, clips * seconds / s, windows / s, s / clips);
                 }

@@ -5,6 +5,7 @@ import ai.musicgenti.audio.ClapFeatures;
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Caches;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.ModelFolder;
 import ai.musicgenti.core.Weights;
 import ai.musicgenti.hub.HubClient;
@@ -60,6 +61,12 @@ public final class ClapEmbedder extends AudioEmbedder {
      * weights file, and the hub commit when the folder is a hub snapshot (null otherwise).
      */
     public record Checkpoint(String id, String weightsSha256, String revision) {
+    }
+
+    /** Its windows go through the tower as batches of many rows, whose F32 projections run in oneDNN on libtorch's pool. */
+    @Override
+    public CpuThreads.Phase threads() {
+        return CpuThreads.forSequences(weights.compute());
     }
 
     /** The CLAP checkpoint fadtk's {@code clap-laion-music} corresponds to, in Hugging Face format. */

@@ -6,6 +6,7 @@ import ai.musicgenti.audio.AudioDecoder;
 import ai.musicgenti.audio.Wav;
 import ai.musicgenti.core.AtomicFiles;
 import ai.musicgenti.core.BadInputException;
+import ai.musicgenti.core.CpuThreads;
 import ai.musicgenti.core.Seeds;
 import ai.musicgenti.data.FiniteJson;
 import ai.musicgenti.data.Fragment;
@@ -292,9 +293,11 @@ public final class ConceptEvaluator {
     private List<float[][]> embedAll(List<Path> files, String what) throws IOException {
         List<float[][]> clips = new ArrayList<>();
         int i = 0;
-        for (Path f : files) {
-            if (log != null) log.printf(Locale.ROOT, "\rembedding %s: %d/%d ", what, ++i, files.size());
-            clips.add(embedder.embed(f));
+        try (CpuThreads.Phase threads = embedder.threads()) {
+            for (Path f : files) {
+                if (log != null) log.printf(Locale.ROOT, "\rembedding %s: %d/%d ", what, ++i, files.size());
+                clips.add(embedder.embed(f));
+            }
         }
         if (log != null && !files.isEmpty()) log.println();
         return List.copyOf(clips);
@@ -327,9 +330,11 @@ public final class ConceptEvaluator {
         if (files.isEmpty()) throw new BadInputException("--background " + source + ": no audio files in it");
         List<float[][]> blocks = new ArrayList<>();
         int i = 0;
-        for (Path f : files) {
-            if (log != null) log.printf(Locale.ROOT, "\rembedding background: %d/%d ", ++i, files.size());
-            blocks.add(embedder.embed(f));
+        try (CpuThreads.Phase threads = embedder.threads()) {
+            for (Path f : files) {
+                if (log != null) log.printf(Locale.ROOT, "\rembedding background: %d/%d ", ++i, files.size());
+                blocks.add(embedder.embed(f));
+            }
         }
         if (log != null) log.println();
         return Frechet.stats(blocks);
