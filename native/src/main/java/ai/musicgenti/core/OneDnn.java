@@ -35,8 +35,9 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  * {@code [out, in]} layout, so nothing is packed or copied.
  *
  * <p>The frozen weights of textual inversion need only the input gradient {@code dy . W}, and libtorch would compute
- * it with OpenBLAS; so a projection whose input needs gradients is tied into autograd by a node hook that hands libtorch
- * oneDNN's product instead (see {@link #linear}). oneDNN runs on libtorch's OpenMP pool, so it has the cores only in
+ * it with OpenBLAS; so a projection whose input needs gradients is tied into autograd by two tensor hooks that hand
+ * libtorch oneDNN's product instead (see {@link #linear}). Such a graph takes one backward (no {@code retain_graph}):
+ * the hooks let go of themselves when it runs. oneDNN runs on libtorch's OpenMP pool, so it has the cores only in
  * {@link CpuThreads#libtorch()}.
  */
 public final class OneDnn {
