@@ -252,7 +252,12 @@ public final class OneDnn {
             dnnl_primitive_desc pd = new dnnl_primitive_desc(out.get(0));
             check(dnnl_primitive_create(out, pd), "matmul primitive");
             dnnl_primitive primitive = new dnnl_primitive(out.get(0));
-            return new Matmul(pd, primitive, memory(a, e), memory(b, e), memory(c, e));
+            Matmul mm = new Matmul(pd, primitive, memory(a, e), memory(b, e), memory(c, e));
+            // the descriptor and the memory objects hold copies
+            dnnl_memory_desc_destroy(a);
+            dnnl_memory_desc_destroy(b);
+            dnnl_memory_desc_destroy(c);
+            return mm;
         }
 
         synchronized void run(Tensor a, Tensor w, Tensor c) {
