@@ -67,10 +67,11 @@ public final class OneDnn {
 
     /** Whether {@code x @ w.T} goes through oneDNN: F32 on the CPU, a plain frozen weight, enough rows. */
     public static boolean serves(Tensor x, Tensor w) {
-        if (!ENABLED || !x.device().is_cpu() || !w.device().is_cpu()) return false;
-        if (!isFloat(x) || !isFloat(w) || w.dim() != 2 || !w.is_contiguous() || w.requires_grad()) return false;
+        // the row count first: Ops.linear asks this of every projection of every decode step, which has two rows
         long in = x.size(-1);
-        return in == w.size(1) && x.numel() / Math.max(1, in) >= MIN_ROWS;
+        if (!ENABLED || x.numel() / Math.max(1, in) < MIN_ROWS || w.dim() != 2 || in != w.size(1)) return false;
+        if (!x.device().is_cpu() || !w.device().is_cpu() || !Ops.isFloat(x) || !Ops.isFloat(w)) return false;
+        return w.is_contiguous() && !w.requires_grad();
     }
 
     /**
@@ -313,9 +314,5 @@ public final class OneDnn {
 
     private static void check(int status, String what) {
         if (status != dnnl_success) throw new IllegalStateException("oneDNN " + what + " failed with status " + status);
-    }
-
-    private static boolean isFloat(Tensor t) {
-        return t.scalar_type().value == ScalarType.Float.value;
     }
 }

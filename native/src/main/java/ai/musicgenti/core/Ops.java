@@ -31,13 +31,12 @@ public final class Ops {
      * through BLAS matrix-vector products.
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        TensorOptional b = bias == null ? new TensorOptional() : new TensorOptional(bias);
         long in = x.size(-1);
         long rows = x.numel() / Math.max(1, in);
         Tensor viaOneDnn = OneDnn.serves(x, w) ? OneDnn.linear(x, w, bias) : null;
         if (viaOneDnn != null) return viaOneDnn;
         if (rows == 0 || rows > CPU_GEMV_MAX_ROWS || !x.device().is_cpu() || !isFloat(x) || !isFloat(w)) {
-            return torch.linear(x, w, b);
+            return torch.linear(x, w, bias == null ? new TensorOptional() : new TensorOptional(bias));
         }
         long[] shape = x.shape();
         shape[shape.length - 1] = w.size(0);
@@ -48,7 +47,7 @@ public final class Ops {
         return bias == null ? y : y.add(bias);
     }
 
-    private static boolean isFloat(Tensor t) {
+    static boolean isFloat(Tensor t) {
         return t.scalar_type().value == ScalarType.Float.value;
     }
 }
