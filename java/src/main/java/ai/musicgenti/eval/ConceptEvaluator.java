@@ -175,12 +175,12 @@ public final class ConceptEvaluator {
             float[] text = textEmbeddings.get(concept);
             Map<String, SystemResult> systems = new LinkedHashMap<>();
             List<Path> generated = generate(concepts, concept, outDir.resolve(concept));
-            systems.put("musicgen-ti", score(concept, "musicgen-ti", embedAll(generated, concept), settings.seconds(), ref,
+            systems.put("musicgen-ti", score(concept, "musicgen-ti", embedAll(embedder, generated, concept, log), settings.seconds(), ref,
                     refStats, train, valid, text));
             for (var o : other.entrySet()) {
                 List<Path> clips = otherClips(o.getValue(), concept);
                 double seconds = clips.stream().mapToDouble(f -> AudioDecoder.probe(f).durationSeconds()).average().orElse(0);
-                systems.put(o.getKey(), score(concept, o.getKey(), embedAll(clips, concept), seconds, ref, refStats, train, valid, text));
+                systems.put(o.getKey(), score(concept, o.getKey(), embedAll(embedder, clips, concept, log), seconds, ref, refStats, train, valid, text));
             }
             results.add(new ConceptResult(concept, trainClips.size(), validClips.size(), all.length,
                     description, ClapEmbedder.score(text, concat(train, valid)), systems));
@@ -284,13 +284,13 @@ public final class ConceptEvaluator {
         List<String> key = own.stream().map(Fragment::id).toList();
         List<float[][]> cached = referenceCache.get(key);
         if (cached != null) return cached;
-        List<float[][]> out = embedAll(own.stream().map(dataset::audio).toList(), concept + " fragments");
+        List<float[][]> out = embedAll(embedder, own.stream().map(dataset::audio).toList(), concept + " fragments", log);
         referenceCache.put(key, out);
         return out;
     }
 
-    /** Each file's CLAP windows, in order. */
-    private List<float[][]> embedAll(List<Path> files, String what) throws IOException {
+    /** Each file's windows, in order, in the embedder's thread phase; progress on {@code log} unless null. */
+    private static List<float[][]> embedAll(AudioEmbedder embedder, List<Path> files, String what, PrintStream log) throws IOException {
         List<float[][]> clips = new ArrayList<>();
         int i = 0;
         try (CpuThreads.Phase threads = embedder.threads()) {
@@ -328,16 +328,7 @@ public final class ConceptEvaluator {
         if (!Files.isDirectory(source)) throw new BadInputException("--background " + source + ": neither a folder of audio nor a statistics file");
         List<Path> files = AudioDecoder.audioFiles(source);
         if (files.isEmpty()) throw new BadInputException("--background " + source + ": no audio files in it");
-        List<float[][]> blocks = new ArrayList<>();
-        int i = 0;
-        try (CpuThreads.Phase threads = embedder.threads()) {
-            for (Path f : files) {
-                if (log != null) log.printf(Locale.ROOT, "\rembedding background: %d/%d ", ++i, files.size());
-                blocks.add(embedder.embed(f));
-            }
-        }
-        if (log != null) log.println();
-        return Frechet.stats(blocks);
+        return Frechet.stats(embedAll(embedder, files, "background", log));
     }
 
     /**
