@@ -2,7 +2,6 @@ package ai.musicgenti.core;
 
 import org.bytedeco.openblas.presets.openblas_nolapack;
 import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Who owns the CPU cores. libtorch runs its own kernels (oneDNN convolutions, the LSTM, softmax, attention) on an
@@ -79,8 +78,8 @@ public final class CpuThreads {
      * {@link OneDnn}. A decode step's few rows keep {@link #forCompute}.
      */
     public static Phase forSequences(Compute compute) {
-        boolean oneDnnF32 = OneDnn.enabled() && compute.device().is_cpu() && !compute.halfWeights()
-                && compute.dtype().value == ScalarType.Float.value;
+        // F32 on the CPU (16 bits gets libtorch's pool from forCompute as well); f16w's fbgemm products excepted
+        boolean oneDnnF32 = OneDnn.enabled() && !compute.isCuda() && !compute.halfWeights();
         return oneDnnF32 ? libtorch() : forCompute(compute);
     }
 
