@@ -193,7 +193,9 @@ def clip(path, seconds):
 
 def table(work):
     load = lambda name: json.load(open(os.path.join(work, name)))
-    peer, ours = load("peer-bench.json"), load("ours-bench.json")
+    peer = load("peer-bench.json")
+    # one process per part, as the launcher runs generate, train and prepare (huge pages only where EnCodec encodes)
+    ours = {k: v for part in ("generate", "train", "encode") for k, v in load(f"ours-bench-{part}.json").items()}
     pg, og, op = load("peer-generate.json"), load("ours-generate.json"), load("ours-prepare.json")
     og16 = load("ours-generate-f16w.json")
     bf16, f16w, peer_huge = load("ours-bf16.json"), load("ours-f16w.json"), load("peer-bench-hugetlb.json")
