@@ -24,6 +24,7 @@ fi
 ./musicgen-ti -V >/dev/null   # builds the launcher first, so no build time is measured
 ours=(./musicgen-ti)   # the launcher as users run it, with its settings (huge pages for malloc where EnCodec encodes)
 
+"$py" scripts/compare_transformers.py evict "$model"   # both sides then map it as the peer first read it
 echo "peer: decode, training step, encode" >&2
 "$py" scripts/compare_transformers.py bench "$model" "$work/peer-bench.json" 2>>"$work/peer.log"
 echo "peer: encode again, with the huge-page setting our launcher uses (so the table shows what it alone is worth)" >&2
