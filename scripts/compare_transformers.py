@@ -192,9 +192,10 @@ def clip(path, seconds):
 
 
 def evict(folder):
-    """Drops the model files from the page cache (no root needed), so that every run starts from the same state: how
-    the first reader faulted them in decides how large the kernel's page-cache folios are, and decoding from a mapping
-    of small folios was 30% slower (README, "Tried and not adopted")."""
+    """Drops the model files from the page cache (no root needed), so that the next process reads them first, as a
+    user's first run does: how the first reader faulted them in decides the kernel's page-cache folios, and our decode,
+    which reads the weights in place, ran up to twice as slow on a mapping left by another reader (README, "Side by
+    side with Hugging Face transformers")."""
     for name in os.listdir(folder):
         fd = os.open(os.path.join(folder, name), os.O_RDONLY)
         try:
