@@ -22,7 +22,7 @@ if [ ! -f "$model/model.safetensors" ]; then
   "$py" scripts/compare_transformers.py make-model "$model"
 fi
 ./musicgen-ti -V >/dev/null   # builds the launcher first, so no build time is measured
-ours=(./musicgen-ti)   # the launcher as users run it, with its settings (huge pages for malloc where EnCodec encodes)
+ours=(./musicgen-ti)   # the launcher as users run it, with its malloc settings (README, "Build choices")
 
 # Every process below finds the model's files out of the page cache and reads them first: how the first reader faulted
 # them in decides the kernel's page-cache folios, and our decode, which reads the weights in place, ran up to twice as

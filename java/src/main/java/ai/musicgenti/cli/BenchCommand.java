@@ -221,15 +221,17 @@ final class BenchCommand implements Callable<Integer> {
         figures.put("dtype", compute.dtypeName());
         figures.put("threads", CpuThreads.cores());
         figures.put("cpu", cpuModel());
-        // the allocator setting changes EnCodec's speed severalfold (README, "Huge pages"), so it goes with the figures
+        // the allocator setting, and with it where the weights live, changes EnCodec's speed severalfold and the
+        // training step's by a fifth (README, "Build choices"), so both go with the figures
         figures.put("glibc_tunables", Objects.requireNonNullElse(System.getenv("GLIBC_TUNABLES"), ""));
+        figures.put("weights", model == null ? "random" : Weights.resident() ? "resident" : "mapped");
         long t0 = System.nanoTime();
         try (ModelFolder folder = model == null ? null
                 : ModelFolder.open(HubClient.fromEnvironment().resolveModel(model, new ProgressBar()))) {
             MusicGen net = folder != null ? MusicGen.load(folder, compute)
                     : new MusicGen(MusicGen.Config.fromJson(shapeConfig()), Weights.random(compute));
-            System.out.printf(Locale.ROOT, "model      %s, %s, %d cores (built in %.1f s)%n",
-                    figures.get("model"), compute, CpuThreads.cores(), seconds(t0));
+            System.out.printf(Locale.ROOT, "model      %s%s, %s, %d cores (built in %.1f s)%n", figures.get("model"),
+                    model == null ? "" : Weights.resident() ? " read into memory" : " mapped", compute, CpuThreads.cores(), seconds(t0));
             if (decode) decode(net, compute, figures);
             if (ti && compute.halfWeights()) {
                 System.out.println("train      skipped: --dtype f16w is for generation (its packed weights have no gradients)");

@@ -15,32 +15,49 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The launcher asks glibc for huge pages only for the commands where EnCodec encodes, and leaves a caller's own
- * choice alone. Runs the real script against a stand-in {@code java} that prints what it was given.
+ * The launcher's glibc malloc settings: freed memory kept by the process for every command, huge pages only for the
+ * commands where EnCodec encodes or a model trains, and a caller's own choice of any of them left alone. Runs the real
+ * script against a stand-in {@code java} that prints what it was given.
  */
 class LauncherTest {
+    private static final String KEEP = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=67108864"
+            + ":glibc.malloc.trim_threshold=17179869184";
+    private static final String HUGE = "glibc.malloc.hugetlb=1";
+
     @TempDir
     Path root;
 
     @Test
-    void hugePagesOnlyWhereEnCodecEncodes() throws Exception {
+    void everyCommandKeepsFreedMemoryAndOnlyEncodingAndTrainingGetHugePages() throws Exception {
         Path launcher = install();
-        String huge = "glibc.malloc.hugetlb=1";
-        assertEquals(huge, tunables(launcher, null, "prepare", "--model", "m", "--dataset", "d", "clips"));
-        assertEquals(huge, tunables(launcher, null, "bench", "encode", "--model", "m"));
-        assertEquals(huge, tunables(launcher, null, "bench", "--shape", "small", "encode"));
-        assertEquals(huge, tunables(launcher, null, "fad", "a", "b", "--embedding", "encodec"));
-        assertEquals(huge, tunables(launcher, null, "fad", "a", "b", "--embedding=encodec"));
-        for (List<String> args : List.of(List.of("train", "--model", "m"), List.of("generate", "--prompt", "x"),
-                List.of("bench"), List.of("bench", "train"), List.of("bench", "generate"), List.of("eval"),
+        String encoding = KEEP + ":" + HUGE;
+        assertEquals(encoding, tunables(launcher, null, "train", "--model", "m"));
+        assertEquals(encoding, tunables(launcher, null, "bench", "train", "--model", "m"));
+        assertEquals(encoding, tunables(launcher, null, "sweep", "configs/sweep.yaml", "--dataset", "d"));
+        assertEquals(encoding, tunables(launcher, null, "prepare", "--model", "m", "--dataset", "d", "clips"));
+        assertEquals(encoding, tunables(launcher, null, "bench", "encode", "--model", "m"));
+        assertEquals(encoding, tunables(launcher, null, "bench", "--shape", "small", "encode"));
+        assertEquals(encoding, tunables(launcher, null, "fad", "a", "b", "--embedding", "encodec"));
+        assertEquals(encoding, tunables(launcher, null, "fad", "a", "b", "--embedding=encodec"));
+        for (List<String> args : List.of(List.of("generate", "--prompt", "x"),
+                List.of("bench"), List.of("bench", "generate"), List.of("bench", "eval"), List.of("eval"),
                 List.of("fad", "a", "b"), List.of("app"), List.<String>of())) {
-            assertEquals("", tunables(launcher, null, args.toArray(String[]::new)), "no huge pages for " + args);
+            assertEquals(KEEP, tunables(launcher, null, args.toArray(String[]::new)), "no huge pages for " + args);
         }
-        // a caller's tunables are kept, and a caller's own huge-page choice wins
-        assertEquals("glibc.malloc.arena_max=2:" + huge, tunables(launcher, "glibc.malloc.arena_max=2", "prepare"));
-        assertEquals("glibc.malloc.arena_max=2", tunables(launcher, "glibc.malloc.arena_max=2", "train"));
-        assertEquals("glibc.malloc.hugetlb=0", tunables(launcher, "glibc.malloc.hugetlb=0", "prepare"));
-        assertEquals("glibc.malloc.hugetlb=1", tunables(launcher, "glibc.malloc.hugetlb=1", "train"));
+    }
+
+    @Test
+    void aCallersOwnSettingsWin() throws Exception {
+        Path launcher = install();
+        assertEquals("glibc.malloc.top_pad=0:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184:" + HUGE,
+                tunables(launcher, "glibc.malloc.top_pad=0", "prepare"));
+        assertEquals("glibc.malloc.trim_threshold=0:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=67108864",
+                tunables(launcher, "glibc.malloc.trim_threshold=0", "generate"));
+        assertEquals("glibc.malloc.hugetlb=0:" + KEEP, tunables(launcher, "glibc.malloc.hugetlb=0", "prepare"));
+        assertEquals("glibc.malloc.hugetlb=0:" + KEEP, tunables(launcher, "glibc.malloc.hugetlb=0", "train"));
+        assertEquals("glibc.malloc.hugetlb=1:" + KEEP, tunables(launcher, "glibc.malloc.hugetlb=1", "generate"));
+        // other libraries' tunables pass through untouched
+        assertEquals("glibc.pthread.rseq=0:" + KEEP, tunables(launcher, "glibc.pthread.rseq=0", "generate"));
     }
 
     /** A copy of the launcher beside an up-to-date jar, so that it builds nothing, and a {@code java} that echoes. */

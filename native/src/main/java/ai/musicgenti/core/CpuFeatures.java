@@ -40,6 +40,21 @@ public final class CpuFeatures {
         return true;
     }
 
+    /**
+     * The kernel's transparent-huge-page mode, the bracketed word of
+     * {@code /sys/kernel/mm/transparent_hugepage/enabled} ({@code always}, {@code madvise} or {@code never}); null
+     * where that cannot be read.
+     */
+    public static String transparentHugePages() {
+        return thpMode(read(Path.of("/sys/kernel/mm/transparent_hugepage/enabled")));
+    }
+
+    static String thpMode(String enabled) {
+        if (enabled == null) return null;
+        int open = enabled.indexOf('['), close = enabled.indexOf(']');
+        return open >= 0 && close > open ? enabled.substring(open + 1, close) : null;
+    }
+
     private static String read(Path file) {
         try {
             return Files.readString(file);

@@ -28,10 +28,13 @@ import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
- * A safetensors file: an 8-byte little-endian header length, a JSON header, then raw little-endian data.
- * Reading memory-maps each tensor's bytes on demand, so opening a multi-gigabyte checkpoint costs only its header.
+ * A safetensors file: an 8-byte little-endian header length, a JSON header, then raw little-endian data. Each
+ * tensor is memory-mapped ({@link #mapped}) or read ({@link #tensor}) when asked for, so opening a multi-gigabyte
+ * checkpoint costs only its header.
  */
 public final class Safetensors implements AutoCloseable {
+    /** Bytes per positional read into a tensor: a ByteBuffer spans at most 2 GiB, and 8 MiB a call costs nothing. */
+    private static final long READ_CHUNK = 8L << 20;
     /** Headers above this size are not plausible; a bigger number means the file is not safetensors. */
     private static final long MAX_HEADER = 100L << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -164,16 +167,32 @@ public final class Safetensors implements AutoCloseable {
     }
 
     /**
-     * A CPU tensor that owns a copy of the stored bytes, in the stored dtype. The mapping it is copied from is not
-     * registered with {@link #mapped}'s regions: reading many small files (codes in a training loop) leaves none behind.
+     * A CPU tensor that owns a copy of the stored bytes, in the stored dtype, read into it with positional reads: no
+     * mapping is made, so none lingers until the garbage collector finds it (reading many small files, as codes in a
+     * training loop, or a model's weights into process memory, see {@link Weights#resident}).
      */
     public Tensor tensor(String name) {
         Entry e = entry(name);
-        TensorOptions options = new TensorOptions(e.dtype().scalarType);
-        if (e.numel() == 0) return torch.empty(e.shape(), options, null);
-        try (BytePointer ptr = new BytePointer(map(e)); Tensor stored = torch.from_blob(ptr, e.shape(), options)) {
-            return stored.clone();
+        Tensor out = torch.empty(e.shape(), new TensorOptions(e.dtype().scalarType), null);
+        long bytes = e.end() - e.begin();
+        if (bytes == 0) return out;
+        try (BytePointer data = new BytePointer(out.data_ptr())) {
+            for (long done = 0; done < bytes; ) {
+                int chunk = (int) Math.min(bytes - done, READ_CHUNK);
+                // the buffer spans the tensor's bytes up to the chunk's end, its position at the chunk's start
+                ByteBuffer target = data.position(done).capacity(done + chunk).asByteBuffer();
+                while (target.hasRemaining()) {
+                    if (channel.read(target, dataStart + e.begin() + target.position()) < 0) {
+                        throw new BadInputException(path + ": ends inside tensor '" + name + "'; the file is truncated, download it again");
+                    }
+                }
+                done += chunk;
+            }
+        } catch (IOException ex) {
+            out.close();
+            throw new BadInputException(path + ": cannot read tensor '" + name + "' (" + ex.getMessage() + ")", ex);
         }
+        return out;
     }
 
     /**

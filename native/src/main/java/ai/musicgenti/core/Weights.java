@@ -15,6 +15,9 @@ import java.util.Arrays;
 public final class Weights {
     /** Standard deviation of the random tensors of {@link #random}: small enough to keep activations finite. */
     private static final double RANDOM_STD = 0.02;
+    /** See {@link #resident}: decided once per process, from its environment. */
+    private static final boolean RESIDENT = resident(System.getProperty("musicgen.weights"), System.getenv("GLIBC_TUNABLES"),
+            CpuFeatures.transparentHugePages());
 
     private final WeightStore store;
     private final String prefix;
@@ -73,10 +76,46 @@ public final class Weights {
         if (isRandom()) return torch.randn(shape).mul(Tensors.scalar(RANDOM_STD)).to(compute.device(), compute.dtype());
         String full = name(leaf);
         checkShape(full, shape);
-        // weights are never written: the F32 CPU case keeps the mapping itself, any other copies once and lets go
-        try (Tensor stored = store.mapped(full)) {
+        // weights are never written: mapped, the F32 CPU case keeps the mapping itself, any other copies once and
+        // lets go; resident, the read is the only copy
+        try (Tensor stored = RESIDENT ? store.tensor(full) : store.mapped(full)) {
             return stored.to(compute.device(), compute.dtype());
         }
+    }
+
+    /**
+     * Whether weights are read into process memory rather than memory-mapped from their file. Mapped weights cost no
+     * copy and leave memory when freed, but their pages are the page cache's 4 KiB ones (or whatever folios the file's
+     * first reader left), and reading them misses the TLB: musicgen-small's decoder forward and backward over 251
+     * positions took 2,088 ms with mapped weights against 1,700 ms with the same weights read into huge pages, in one
+     * process, alternating (README, "Build choices"). In memory of 4 KiB pages the gain is small and each page faults
+     * once, so weights are read in only where glibc hands out huge pages: {@code glibc.malloc.hugetlb=1} or {@code 2}
+     * in {@code GLIBC_TUNABLES} (the launcher sets it for the commands that gain) and THP not {@code never}. The system
+     * property {@code musicgen.weights}, {@code resident} or {@code mapped}, overrides that.
+     *
+     * @param property the value of {@code musicgen.weights}, or null
+     * @param tunables {@code GLIBC_TUNABLES}, or null
+     * @param thp      the kernel's THP mode ({@code always}, {@code madvise}, {@code never}), or null where unknown
+     */
+    static boolean resident(String property, String tunables, String thp) {
+        if (property != null && !property.isBlank()) {
+            return switch (property.strip()) {
+                case "resident" -> true;
+                case "mapped" -> false;
+                default -> throw new BadInputException("-Dmusicgen.weights=" + property + ": use resident or mapped");
+            };
+        }
+        if (tunables == null || "never".equals(thp)) return false;
+        boolean huge = false;
+        for (String t : tunables.split(":")) {
+            if (t.startsWith("glibc.malloc.hugetlb=")) huge = !t.endsWith("=0");
+        }
+        return huge;
+    }
+
+    /** Whether this process reads weights into memory (see {@link #resident}); {@code bench} reports it. */
+    public static boolean resident() {
+        return RESIDENT;
     }
 
     /**

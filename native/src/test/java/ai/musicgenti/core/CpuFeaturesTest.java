@@ -2,7 +2,9 @@ package ai.musicgenti.core;
 
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CpuFeaturesTest {
@@ -14,5 +16,13 @@ class CpuFeaturesTest {
         assertFalse(CpuFeatures.nativeBf16("flags\t\t: fpu sse2 avx2 fma\nbugs\t\t: avx512_bf16\n"), "only the flags line counts");
         assertTrue(CpuFeatures.nativeBf16(null), "unknown: no warning");
         assertTrue(CpuFeatures.nativeBf16("Processor\t: ARMv8\nFeatures\t: fp asimd bf16\n"), "no flags line: cannot be told");
+    }
+
+    @Test
+    void transparentHugePageModeIsTheBracketedWord() {
+        assertEquals("madvise", CpuFeatures.thpMode("always [madvise] never\n"));
+        assertEquals("never", CpuFeatures.thpMode("always madvise [never]\n"));
+        assertNull(CpuFeatures.thpMode(null));
+        assertNull(CpuFeatures.thpMode("garbage"));
     }
 }

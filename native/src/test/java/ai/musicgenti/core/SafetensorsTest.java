@@ -51,6 +51,36 @@ class SafetensorsTest {
     }
 
     @Test
+    void readingIntoMemoryGivesTheMappedBytes() throws IOException {
+        // 12 MB: two positional reads, at an offset that is not page-aligned
+        Tensor big = torch.randn(3, 1024, 1024);
+        Path file = dir.resolve("big.safetensors");
+        Safetensors.write(file, Map.of("a", Tensors.floats(new float[]{1f, 2f, 3f}, 3), "big", big, "empty", torch.empty(0, 4)), Map.of());
+        try (Safetensors st = Safetensors.open(file)) {
+            Tensor read = st.tensor("big");
+            assertTrue(torch.equal(big, read));
+            assertTrue(torch.equal(st.mapped("big"), read));
+            assertFalse(MappedMemory.maps(read.data_ptr().address()), "read into memory, not mapped");
+            assertArrayEquals(new long[]{0, 4}, st.tensor("empty").shape());
+        }
+    }
+
+    @Test
+    void weightsAreReadIntoMemoryWhereGlibcGivesHugePagesOrWhenTold() {
+        assertTrue(Weights.resident(null, "glibc.malloc.hugetlb=1", "madvise"));
+        assertTrue(Weights.resident(null, "glibc.malloc.top_pad=67108864:glibc.malloc.hugetlb=2", "always"));
+        assertFalse(Weights.resident(null, "glibc.malloc.hugetlb=0", "madvise"));
+        assertFalse(Weights.resident(null, "glibc.malloc.hugetlb=1:glibc.malloc.hugetlb=0", "madvise"), "the last setting counts");
+        assertFalse(Weights.resident(null, "glibc.malloc.top_pad=67108864", "madvise"));
+        assertFalse(Weights.resident(null, null, "madvise"));
+        assertFalse(Weights.resident(null, "glibc.malloc.hugetlb=1", "never"), "no huge pages to be had");
+        assertTrue(Weights.resident("resident", null, "never"));
+        assertFalse(Weights.resident("mapped", "glibc.malloc.hugetlb=1", "always"));
+        BadInputException e = assertThrows(BadInputException.class, () -> Weights.resident("copied", null, null));
+        assertTrue(e.getMessage().contains("musicgen.weights") && e.getMessage().contains("resident or mapped"), e.getMessage());
+    }
+
+    @Test
     void streamedWritesCheckEachTensorAndLeaveNothingWhenOneFails() throws IOException {
         Path file = dir.resolve("streamed.safetensors");
         Map<String, Safetensors.Layout> layouts = Map.of("a", new Safetensors.Layout(Dtype.F32, new long[]{2}),
