@@ -34,6 +34,7 @@ class LauncherTest {
         assertEquals(encoding, tunables(launcher, null, "train", "--model", "m"));
         assertEquals(encoding, tunables(launcher, null, "bench", "train", "--model", "m"));
         assertEquals(encoding, tunables(launcher, null, "sweep", "configs/sweep.yaml", "--dataset", "d"));
+        assertEquals(encoding, tunables(launcher, null, "app", "--port", "8080"));
         assertEquals(encoding, tunables(launcher, null, "prepare", "--model", "m", "--dataset", "d", "clips"));
         assertEquals(encoding, tunables(launcher, null, "bench", "encode", "--model", "m"));
         assertEquals(encoding, tunables(launcher, null, "bench", "--shape", "small", "encode"));
@@ -41,7 +42,7 @@ class LauncherTest {
         assertEquals(encoding, tunables(launcher, null, "fad", "a", "b", "--embedding=encodec"));
         for (List<String> args : List.of(List.of("generate", "--prompt", "x"),
                 List.of("bench"), List.of("bench", "generate"), List.of("bench", "eval"), List.of("eval"),
-                List.of("fad", "a", "b"), List.of("app"), List.<String>of())) {
+                List.of("fad", "a", "b"), List.of("clap-score"), List.<String>of())) {
             assertEquals(KEEP, tunables(launcher, null, args.toArray(String[]::new)), "no huge pages for " + args);
         }
     }
