@@ -15,6 +15,7 @@ import ai.musicgenti.core.Weights;
 import ai.musicgenti.generation.CodeSampler;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import ai.musicgenti.models.ClapAudioEncoder;
+import ai.musicgenti.models.EnCodec;
 import ai.musicgenti.models.MusicGen;
 import ai.musicgenti.concepts.ConceptPrompts;
 import ai.musicgenti.inversion.Adam;
@@ -228,17 +229,21 @@ final class BenchCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (ModelFolder folder = model == null ? null
                 : ModelFolder.open(HubClient.fromEnvironment().resolveModel(model, new ProgressBar()))) {
-            MusicGen net = folder != null ? MusicGen.load(folder, compute)
-                    : new MusicGen(MusicGen.Config.fromJson(shapeConfig()), Weights.random(compute));
-            System.out.printf(Locale.ROOT, "model      %s%s, %s, %d cores (built in %.1f s)%n", figures.get("model"),
-                    model == null ? "" : Weights.resident() ? " read into memory" : " mapped", compute, CpuThreads.cores(), seconds(t0));
+            MusicGen.Config config = MusicGen.Config.fromJson(folder != null ? folder.config() : shapeConfig());
+            Weights weights = folder != null ? folder.weights(compute) : Weights.random(compute);
+            // encoding alone builds EnCodec alone, as prepare does: T5 and the decoder would only add load and memory
+            MusicGen net = decode || ti ? new MusicGen(config, weights) : null;
+            EnCodec codec = net != null ? net.audioEncoder() : MusicGen.audioEncoder(config, weights);
+            System.out.printf(Locale.ROOT, "model      %s%s, %s, %d cores (%sbuilt in %.1f s)%n", figures.get("model"),
+                    model == null ? "" : Weights.resident() ? " read into memory" : " mapped", compute, CpuThreads.cores(),
+                    net == null ? "EnCodec only, " : "", seconds(t0));
             if (decode) decode(net, compute, figures);
             if (ti && compute.halfWeights()) {
                 System.out.println("train      skipped: --dtype f16w is for generation (its packed weights have no gradients)");
             } else if (ti) {
                 trainSteps(net, compute, figures);
             }
-            if (encode) encode(net, compute, figures);
+            if (encode) encode(codec, compute, figures);
         }
         figures.put("peak_rss_bytes", peakResidentBytes());
         if (compute.isCuda()) figures.putAll(gpuPeaks(compute));
@@ -328,16 +333,16 @@ final class BenchCommand implements Callable<Integer> {
      * EnCodec encoding of a 10 s clip of noise, as prepare encodes fragments (in one libtorch phase): one untimed
      * run, then the best of two.
      */
-    private void encode(MusicGen model, Compute compute, Map<String, Object> figures) {
+    private void encode(EnCodec codec, Compute compute, Map<String, Object> figures) {
         double clipSeconds = 10;
-        int rate = model.audioEncoder().samplingRate();
+        int rate = codec.samplingRate();
         Tensor clip = torch.randn(1, 1, (long) (clipSeconds * rate)).mul(Tensors.scalar(0.1)).to(compute.device(), compute.dtype());
         double best = Double.MAX_VALUE;
         try (CpuThreads.Phase threads = CpuThreads.libtorch()) {
             for (int i = 0; i < 3; i++) {
                 long t0 = System.nanoTime();
                 try (PointerScope scope = new PointerScope()) {
-                    model.audioEncoder().encode(clip).cpu();
+                    codec.encode(clip).cpu();
                 }
                 if (i > 0) best = Math.min(best, seconds(t0));
             }

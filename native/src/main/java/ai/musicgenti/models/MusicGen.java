@@ -60,10 +60,7 @@ public final class MusicGen {
         // built now, so weights that do not fit the config are reported at load
         textEncoder.get();
         decoder.get();
-        // On the CPU the codec computes in F32 whatever the dtype: oneDNN's 16-bit convolutions return wrong sums on
-        // AMD CPUs with avx512_bf16 (pytorch/pytorch#163347), and its nearest-codebook codes are F32 decisions anyway.
-        Compute codec = w.compute().isCuda() ? w.compute() : new Compute(w.compute().device(), ScalarType.Float);
-        this.audioEncoder = new EnCodec(config.audio(), w.on(codec).pp("audio_encoder"));
+        this.audioEncoder = audioEncoder(config, w);
         long textWidth = config.text().dModel(), width = config.decoder().hiddenSize();
         if (textWidth != width || w.contains("enc_to_dec_proj.weight")) {
             Weights proj = w.pp("enc_to_dec_proj");
@@ -75,6 +72,14 @@ public final class MusicGen {
         }
         // what loading copied (the stacked codebook tables, a dtype conversion) no longer needs its mapping
         Safetensors.releaseUnusedMappings();
+    }
+
+    /** The model's EnCodec alone, as the whole model builds it: for work that only encodes or decodes audio. */
+    public static EnCodec audioEncoder(Config config, Weights w) {
+        // On the CPU the codec computes in F32 whatever the dtype: oneDNN's 16-bit convolutions return wrong sums on
+        // AMD CPUs with avx512_bf16 (pytorch/pytorch#163347), and its nearest-codebook codes are F32 decisions anyway.
+        Compute codec = w.compute().isCuda() ? w.compute() : new Compute(w.compute().device(), ScalarType.Float);
+        return new EnCodec(config.audio(), w.on(codec).pp("audio_encoder"));
     }
 
     public static MusicGen load(ModelFolder folder, Compute compute) {
