@@ -191,6 +191,9 @@ public final class Safetensors implements AutoCloseable {
         } catch (IOException ex) {
             out.close();
             throw new BadInputException(path + ": cannot read tensor '" + name + "' (" + ex.getMessage() + ")", ex);
+        } catch (RuntimeException ex) {
+            out.close();
+            throw ex;
         }
         return out;
     }

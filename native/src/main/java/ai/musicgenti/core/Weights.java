@@ -15,9 +15,8 @@ import java.util.Arrays;
 public final class Weights {
     /** Standard deviation of the random tensors of {@link #random}: small enough to keep activations finite. */
     private static final double RANDOM_STD = 0.02;
-    /** See {@link #resident}: decided once per process, from its environment. */
-    private static final boolean RESIDENT = resident(System.getProperty("musicgen.weights"), System.getenv("GLIBC_TUNABLES"),
-            CpuFeatures.transparentHugePages());
+    /** See {@link #resident}: decided once per process, from its environment, when first asked. */
+    private static volatile Boolean resident;
 
     private final WeightStore store;
     private final String prefix;
@@ -78,7 +77,7 @@ public final class Weights {
         checkShape(full, shape);
         // weights are never written: mapped, the F32 CPU case keeps the mapping itself, any other copies once and
         // lets go; resident, the read is the only copy
-        try (Tensor stored = RESIDENT ? store.tensor(full) : store.mapped(full)) {
+        try (Tensor stored = resident() ? store.tensor(full) : store.mapped(full)) {
             return stored.to(compute.device(), compute.dtype());
         }
     }
@@ -113,9 +112,17 @@ public final class Weights {
         return huge;
     }
 
-    /** Whether this process reads weights into memory (see {@link #resident}); {@code bench} reports it. */
+    /**
+     * Whether this process reads weights into memory (see {@link #resident}); {@code bench} reports it. A bad
+     * {@code musicgen.weights} is a {@link BadInputException} here, where a command reports it, not at class loading.
+     */
     public static boolean resident() {
-        return RESIDENT;
+        Boolean r = resident;
+        if (r == null) {
+            r = resident(System.getProperty("musicgen.weights"), System.getenv("GLIBC_TUNABLES"), CpuFeatures.transparentHugePages());
+            resident = r;
+        }
+        return r;
     }
 
     /**
