@@ -207,7 +207,7 @@ def evict(folder):
 def table(work):
     load = lambda name: json.load(open(os.path.join(work, name)))
     peer = load("peer-bench.json")
-    # one process per part, as the launcher runs generate, train and prepare (huge pages only where EnCodec encodes)
+    # one process per part, as the launcher runs generate, train and prepare (each with its own malloc settings)
     ours = {k: v for part in ("generate", "train", "encode") for k, v in load(f"ours-bench-{part}.json").items()}
     pg, og, op = load("peer-generate.json"), load("ours-generate.json"), load("ours-prepare.json")
     og16 = load("ours-generate-f16w.json")
