@@ -225,7 +225,8 @@ final class BenchCommand implements Callable<Integer> {
         // the allocator setting, and with it where the weights live, changes EnCodec's speed severalfold and the
         // training step's by a fifth (README, "Build choices"), so both go with the figures
         figures.put("glibc_tunables", Objects.requireNonNullElse(System.getenv("GLIBC_TUNABLES"), ""));
-        figures.put("weights", model == null ? "random" : Weights.resident() ? "resident" : "mapped");
+        String weightsAt = model == null ? "random" : Weights.resident() ? "resident" : "mapped";
+        figures.put("weights", weightsAt);
         long t0 = System.nanoTime();
         try (ModelFolder folder = model == null ? null
                 : ModelFolder.open(HubClient.fromEnvironment().resolveModel(model, new ProgressBar()))) {
@@ -235,7 +236,7 @@ final class BenchCommand implements Callable<Integer> {
             MusicGen net = decode || ti ? new MusicGen(config, weights) : null;
             EnCodec codec = net != null ? net.audioEncoder() : MusicGen.audioEncoder(config, weights);
             System.out.printf(Locale.ROOT, "model      %s%s, %s, %d cores (%sbuilt in %.1f s)%n", figures.get("model"),
-                    model == null ? "" : Weights.resident() ? " read into memory" : " mapped", compute, CpuThreads.cores(),
+                    model == null ? "" : weightsAt.equals("resident") ? " read into memory" : " mapped", compute, CpuThreads.cores(),
                     net == null ? "EnCodec only, " : "", seconds(t0));
             if (decode) decode(net, compute, figures);
             if (ti && compute.halfWeights()) {

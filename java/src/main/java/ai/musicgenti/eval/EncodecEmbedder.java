@@ -38,7 +38,7 @@ public final class EncodecEmbedder extends AudioEmbedder {
         try {
             JsonNode config = folder.config();
             boolean musicgen = config.path("audio_encoder").isObject();
-            EnCodec codec = new EnCodec(EnCodec.Config.fromJson(musicgen ? config.path("audio_encoder") : config),
+            EnCodec codec = EnCodec.load(EnCodec.Config.fromJson(musicgen ? config.path("audio_encoder") : config),
                     musicgen ? folder.weights(compute).pp("audio_encoder") : folder.weights(compute));
             return new EncodecEmbedder(folder, codec, (cache != null ? cache : ClapEmbedder.defaultCache()).resolve("encodec-" + weightsKey(dir)));
         } catch (IOException | RuntimeException e) {

@@ -93,7 +93,7 @@ public final class PrepareJob {
             List<String> codecWeights = folder.store().names().stream().filter(n -> n.startsWith("audio_encoder.")).sorted().toList();
             var preparer = new DatasetPreparer.Settings(model.id(), folder.store().sha256(codecWeights), s.fragmentSeconds(), s.last(),
                     s.valFraction(), s.seed(), s.encodeBatch(), BuildInfo.version());
-            EnCodec codec = new EnCodec(EnCodec.Config.fromJson(folder.config().path("audio_encoder")),
+            EnCodec codec = EnCodec.load(EnCodec.Config.fromJson(folder.config().path("audio_encoder")),
                     folder.weights(compute).pp("audio_encoder"));
             int codebooks = folder.config().path("decoder").path("num_codebooks").asInt(codec.numCodebooks());
             listener.on(new JobEvent.Stage("prepare", String.format(Locale.ROOT, "EnCodec of %s on %s; %s s fragments (%d frames, %d codebooks)",

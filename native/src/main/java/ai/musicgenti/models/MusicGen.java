@@ -10,7 +10,6 @@ import ai.musicgenti.core.Safetensors;
 import ai.musicgenti.core.Weights;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 
@@ -76,10 +75,7 @@ public final class MusicGen {
 
     /** The model's EnCodec alone, as the whole model builds it: for work that only encodes or decodes audio. */
     public static EnCodec audioEncoder(Config config, Weights w) {
-        // On the CPU the codec computes in F32 whatever the dtype: oneDNN's 16-bit convolutions return wrong sums on
-        // AMD CPUs with avx512_bf16 (pytorch/pytorch#163347), and its nearest-codebook codes are F32 decisions anyway.
-        Compute codec = w.compute().isCuda() ? w.compute() : new Compute(w.compute().device(), ScalarType.Float);
-        return new EnCodec(config.audio(), w.on(codec).pp("audio_encoder"));
+        return EnCodec.load(config.audio(), w.pp("audio_encoder"));
     }
 
     public static MusicGen load(ModelFolder folder, Compute compute) {
