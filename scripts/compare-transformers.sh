@@ -43,8 +43,10 @@ tunables="$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["glib
 echo "peer: encode alone again, with our launcher's GLIBC_TUNABLES=$tunables" >&2
 GLIBC_TUNABLES="$tunables" cold "$py" scripts/compare_transformers.py bench "$model" "$work/peer-bench-tuned.json" encode \
   2>>"$work/peer.log"
-echo "musicgen-ti: decode and training step in bf16 (the opt-in reduced-precision path)" >&2
-cold "${ours[@]}" bench --model "$model" --dtype bf16 --json "$work/ours-bf16.json" >>"$work/ours.log" 2>&1
+echo "musicgen-ti: decode and training step in bf16 (the opt-in reduced-precision path; one process each)" >&2
+for part in generate train; do
+  cold "${ours[@]}" bench "$part" --model "$model" --dtype bf16 --json "$work/ours-bf16-$part.json" >>"$work/ours.log" 2>&1
+done
 echo "musicgen-ti: decode with f16 packed weights and f32 activations (--dtype f16w)" >&2
 cold "${ours[@]}" bench generate --model "$model" --dtype f16w --json "$work/ours-f16w.json" >>"$work/ours.log" 2>&1
 

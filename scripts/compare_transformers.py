@@ -211,7 +211,8 @@ def table(work):
     ours = {k: v for part in ("generate", "train", "encode") for k, v in load(f"ours-bench-{part}.json").items()}
     pg, og, op = load("peer-generate.json"), load("ours-generate.json"), load("ours-prepare.json")
     og16 = load("ours-generate-f16w.json")
-    bf16, f16w = load("ours-bf16.json"), load("ours-f16w.json")
+    bf16 = {k: v for part in ("generate", "train") for k, v in load(f"ours-bf16-{part}.json").items()}
+    f16w = load("ours-f16w.json")
     peer_alone, peer_tuned = load("peer-bench-encode.json"), load("peer-bench-tuned.json")
     gb = lambda b: b / 1e9
     rows = [

@@ -214,12 +214,15 @@ final class BenchCommand implements Callable<Integer> {
 
     int run(boolean decode, boolean ti, boolean encode) throws IOException {
         CpuThreads.configure(threads);
-        Compute compute = Compute.choose(device, dtype);
+        // decoding alone loads the model as generate does, its projection weights packed for oneDNN; with the
+        // training step in the same process they stay plain, as train needs them
+        Compute compute = decode && !ti ? Compute.choose(device, dtype).forInference() : Compute.choose(device, dtype);
         torch.manual_seed(0);
         Map<String, Object> figures = new LinkedHashMap<>();
         figures.put("model", model != null ? model + " weights" : shape + " shape, random weights");
         figures.put("device", compute.device().str().getString());
         figures.put("dtype", compute.dtypeName());
+        figures.put("packed_weights", compute.packedWeights());
         figures.put("threads", CpuThreads.cores());
         figures.put("cpu", cpuModel());
         // the allocator setting, and with it where the weights live, changes EnCodec's speed severalfold and the
@@ -235,8 +238,9 @@ final class BenchCommand implements Callable<Integer> {
             // encoding alone builds EnCodec alone, as prepare does: T5 and the decoder would only add load and memory
             MusicGen net = decode || ti ? new MusicGen(config, weights) : null;
             EnCodec codec = net != null ? net.audioEncoder() : MusicGen.audioEncoder(config, weights);
-            System.out.printf(Locale.ROOT, "model      %s%s, %s, %d cores (%sbuilt in %.1f s)%n", figures.get("model"),
-                    model == null ? "" : weightsAt.equals("resident") ? " read into memory" : " mapped", compute, CpuThreads.cores(),
+            System.out.printf(Locale.ROOT, "model      %s%s, %s%s, %d cores (%sbuilt in %.1f s)%n", figures.get("model"),
+                    model == null ? "" : weightsAt.equals("resident") ? " read into memory" : " mapped", compute,
+                    compute.packedWeights() ? " (projections packed for oneDNN)" : "", CpuThreads.cores(),
                     net == null ? "EnCodec only, " : "", seconds(t0));
             if (decode) decode(net, compute, figures);
             if (ti && compute.halfWeights()) {

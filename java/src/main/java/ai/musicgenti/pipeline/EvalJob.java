@@ -143,7 +143,7 @@ public final class EvalJob {
             ConceptEvaluator.Settings settings = new ConceptEvaluator.Settings(s.perConcept(), seconds, generation, s.k(), s.batch(), s.fadInf());
             String stem = s.conceptFiles().get(0).getFileName().toString().replaceAll("\\.safetensors$", "");
             Path outDir = s.out() != null ? s.out() : Path.of("runs", stem, "eval");
-            Compute compute = s.model().compute();
+            Compute compute = s.model().compute().forInference();
             MusicGen model = MusicGen.load(folder, compute);
             try (ClapEmbedder embedder = ClapEmbedder.open(s.clap(), s.windows(), Compute.choose(s.model().device(), "f32"), s.cache(),
                     listener.downloads())) {

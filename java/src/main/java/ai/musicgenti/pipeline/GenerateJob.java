@@ -171,7 +171,7 @@ public final class GenerateJob {
             throw new BadInputException("--out " + out + ": only WAV is written; give a .wav file name (or a folder), and convert it afterwards");
         }
         Path folderPath = s.model().folder(listener.downloads());
-        Compute compute = s.model().compute();
+        Compute compute = s.model().compute().forInference();
         try (ModelFolder folder = ModelFolder.open(folderPath); PromptTokenizer tokenizer = PromptTokenizer.load(tokenizerFile(folderPath))) {
             LearnedConcepts concepts = s.conceptFiles().isEmpty() ? null : LearnedConcepts.loadAll(s.conceptFiles(), folder);
             List<String> texts = prompts(concepts);

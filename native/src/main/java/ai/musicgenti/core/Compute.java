@@ -13,10 +13,29 @@ import java.util.Locale;
  * keep their weights as F16 packed for fbgemm and multiply F32 activations: half the bytes to stream per decoding
  * step, with F32 sums; inference only.
  */
-public record Compute(Device device, ScalarType dtype, boolean halfWeights) {
+public record Compute(Device device, ScalarType dtype, boolean halfWeights, boolean packedWeights) {
+
+    private static final boolean PACK_WEIGHTS = Boolean.parseBoolean(System.getProperty("musicgen.cpu.packWeights", "true"));
 
     public Compute(Device device, ScalarType dtype) {
-        this(device, dtype, false);
+        this(device, dtype, false, false);
+    }
+
+    public Compute(Device device, ScalarType dtype, boolean halfWeights) {
+        this(device, dtype, halfWeights, false);
+    }
+
+    /**
+     * This compute for a model that only generates: on the CPU in F32 or BF16 the decoder's projection weights are
+     * then packed once at load into oneDNN's layout for its matmul ({@link OneDnn.Packed}), which streams each weight
+     * once per decode step instead of once per row, and has no gradients. Elsewhere, or with the system property
+     * {@code musicgen.cpu.packWeights=false}, the compute as it is.
+     */
+    public Compute forInference() {
+        int type = dtype.value;
+        boolean packable = !isCuda() && !halfWeights && OneDnn.enabled() && PACK_WEIGHTS
+                && (type == ScalarType.Float.value || type == ScalarType.BFloat16.value);
+        return packable ? new Compute(device, dtype, false, true) : this;
     }
 
     public static Compute cpu() {
@@ -88,6 +107,7 @@ public record Compute(Device device, ScalarType dtype, boolean halfWeights) {
     /** Training needs gradients through the projections; f16w's packed F16 weights have none. */
     public void requireGradients() {
         if (halfWeights) throw noGradients();
+        if (packedWeights) throw new IllegalStateException("weights packed for inference have no gradients: train on Compute.choose's compute");
     }
 
     /** The one message for any attempt to train through f16w's packed weights. */

@@ -65,11 +65,11 @@ public final class CpuThreads {
 
     /**
      * The phase a model computing in {@code compute} wants around its work, backward included: {@link #libtorch()}
-     * for 16-bit dtypes on the CPU, where oneDNN multiplies; otherwise the default, where OpenBLAS multiplies F32
-     * (also under {@code f16w}, whose fbgemm products run on the calling thread).
+     * for 16-bit dtypes on the CPU and for weights packed for oneDNN, where oneDNN multiplies; otherwise the default,
+     * where OpenBLAS multiplies F32 (also under {@code f16w}, whose fbgemm products run on the calling thread).
      */
     public static Phase forCompute(Compute compute) {
-        return compute.sixteenBitOnCpu() ? libtorch() : () -> { };
+        return compute.sixteenBitOnCpu() || compute.packedWeights() ? libtorch() : () -> { };
     }
 
     /**

@@ -2,6 +2,7 @@ package ai.musicgenti.models;
 
 import ai.musicgenti.core.BadInputException;
 import ai.musicgenti.core.Compute;
+import ai.musicgenti.core.OneDnn;
 import ai.musicgenti.core.Ops;
 import ai.musicgenti.core.Weights;
 import org.bytedeco.pytorch.Scalar;
@@ -20,33 +21,42 @@ final class Layers {
 
     /**
      * {@code nn.Linear}: {@code weight} [out, in], optional {@code bias} [out]. Under {@link Compute#halfWeights} the
-     * weight is held only as fbgemm's packed F16 matrix, which has no autograd: such a layer is for inference.
+     * weight is held only as fbgemm's packed F16 matrix ({@code fbgemm}), under {@link Compute#packedWeights} only in
+     * oneDNN's layout ({@code onednn}); neither has autograd, so such a layer is for inference.
      */
-    record Linear(Tensor weight, Tensor bias, boolean packed) {
+    record Linear(Tensor weight, Tensor bias, Tensor fbgemm, OneDnn.Packed onednn) {
         static Linear load(Weights w, long out, long in, boolean bias) {
             return of(w.compute(), w.get("weight", out, in), bias ? w.get("bias", out) : null);
         }
 
         /** @param weight [out, in], let go of when packed (its mapped pages can then leave memory) */
         static Linear of(Compute compute, Tensor weight, Tensor bias) {
-            if (!compute.halfWeights()) return new Linear(weight, bias, false);
-            Tensor packed = torch.fbgemm_pack_gemm_matrix_fp16(weight);
-            weight.close();
-            return new Linear(packed, bias, true);
+            if (compute.halfWeights()) {
+                Tensor packed = torch.fbgemm_pack_gemm_matrix_fp16(weight);
+                weight.close();
+                return new Linear(null, bias, packed, null);
+            }
+            if (compute.packedWeights() && OneDnn.packs(weight)) {
+                OneDnn.Packed packed = OneDnn.pack(weight);
+                weight.close();
+                return new Linear(null, bias, null, packed);
+            }
+            return new Linear(weight, bias, null, null);
         }
 
         /**
-         * Bias-free linears of these weights. Packing runs on every core: fbgemm packs about 80 M weights/s on one,
-         * so musicgen-small's decoder took 7 s to load in f16w on one core.
+         * Bias-free linears of these weights. fbgemm's packing runs on every core: it packs about 80 M weights/s on
+         * one, so musicgen-small's decoder took 7 s to load in f16w on one core (oneDNN's reorders use its own pool).
          */
         static List<Linear> all(Compute compute, List<Tensor> weights) {
             return (compute.halfWeights() ? weights.parallelStream() : weights.stream()).map(w -> of(compute, w, null)).toList();
         }
 
         Tensor apply(Tensor x) {
-            if (!packed) return Ops.linear(x, weight, bias);
+            if (onednn != null) return onednn.linear(x, bias);
+            if (fbgemm == null) return Ops.linear(x, weight, bias);
             if (x.requires_grad()) throw Compute.noGradients();
-            return torch.fbgemm_linear_fp16_weight_fp32_activation(x.contiguous(), weight,
+            return torch.fbgemm_linear_fp16_weight_fp32_activation(x.contiguous(), fbgemm,
                     bias == null ? new TensorOptional() : new TensorOptional(bias));
         }
     }

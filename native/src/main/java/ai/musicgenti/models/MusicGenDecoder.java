@@ -115,6 +115,14 @@ public final class MusicGenDecoder {
                 : sinusoidalTable(config.maxPositionEmbeddings(), (int) h).to(compute.device(), compute.dtype());
 
         layers = new Layer[config.numHiddenLayers()];
+        // packing for oneDNN reorders every weight on its pool: all cores, not the one libtorch has by default
+        try (CpuThreads.Phase threads = CpuThreads.forCompute(compute)) {
+            buildLayers(dec, h, ffn);
+        }
+        finalNorm = LayerNorm.load(dec.pp("layer_norm"), h, LAYER_NORM_EPS);
+    }
+
+    private void buildLayers(Weights dec, long h, long ffn) {
         for (int i = 0; i < layers.length; i++) {
             Weights l = dec.pp("layers").pp(i);
             Weights sa = l.pp("self_attn"), ca = l.pp("encoder_attn");
@@ -129,9 +137,8 @@ public final class MusicGenDecoder {
                     LayerNorm.load(l.pp("encoder_attn_layer_norm"), h, LAYER_NORM_EPS), p.get(4), p.get(5), p.get(6), p.get(7),
                     LayerNorm.load(l.pp("final_layer_norm"), h, LAYER_NORM_EPS), p.get(8), p.get(9));
             // packing copied this layer's F32 weights: unmapped now, one layer of them is resident at a time, not all
-            if (compute.halfWeights()) Safetensors.releaseUnusedMappings();
+            if (compute.halfWeights() || compute.packedWeights()) Safetensors.releaseUnusedMappings();
         }
-        finalNorm = LayerNorm.load(dec.pp("layer_norm"), h, LAYER_NORM_EPS);
     }
 
     /** The K per-codebook tables as one; the stored ones are let go at once, so their mapped pages leave memory. */

@@ -21,6 +21,17 @@ class ComputeTest {
     }
 
     @Test
+    void generationPacksF32AndBf16ProjectionsOnTheCpuOnly() {
+        assertTrue(Compute.choose("cpu", "f32").forInference().packedWeights());
+        assertTrue(Compute.choose("cpu", "bf16").forInference().packedWeights());
+        assertFalse(Compute.choose("cpu", "f16").forInference().packedWeights(), "oneDNN's F16 products are not packed");
+        assertFalse(Compute.choose("cpu", "f16w").forInference().packedWeights(), "f16w keeps fbgemm's packing");
+        assertFalse(Compute.choose("cpu", "f32").packedWeights(), "training gets plain weights");
+        assertThrows(IllegalStateException.class, () -> Compute.choose("cpu", "f32").forInference().requireGradients());
+        assertEquals("f32", Compute.choose("cpu", "f32").forInference().dtypeName());
+    }
+
+    @Test
     void refusesWhatIsNotADeviceOrDtypeInOneLineNamingTheFlag() {
         for (String device : new String[]{"tpu", "cuda:x", "cuda:", "cuda:123", "cpu0"}) {
             BadInputException e = assertThrows(BadInputException.class, () -> Compute.device(device), device);

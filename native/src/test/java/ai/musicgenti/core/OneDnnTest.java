@@ -97,4 +97,33 @@ class OneDnnTest {
         Tensor r = ref.to(ScalarType.Double);
         return a.to(ScalarType.Double).sub(r).abs().max().item_double() / r.abs().max().item_double();
     }
+
+    /** Packed for inference: the product of plain weights, for the decode step's rows and for any other count. */
+    @Test
+    void packedWeightsGiveThePlainProductForEveryRowCount() {
+        torch.manual_seed(12);
+        for (ScalarType type : new ScalarType[]{ScalarType.Float, ScalarType.BFloat16}) {
+            boolean bf16 = type == ScalarType.BFloat16;
+            for (long[] oi : OUT_IN) {
+                long out = oi[0], in = oi[1];
+                Tensor w = torch.randn(out, in).div(new Scalar(Math.sqrt(in))).to(type), bias = torch.randn(out).to(type);
+                OneDnn.Packed packed = OneDnn.pack(w);
+                assertTrue(OneDnn.packs(w));
+                for (long rows : new long[]{1, 2, 5, 40}) {
+                    Tensor x = torch.randn(1, rows, in).to(type);
+                    Tensor got = packed.linear(x, bias), want = x.to(ScalarType.Double).matmul(w.to(ScalarType.Double).t()).add(bias.to(ScalarType.Double));
+                    assertArrayEquals(new long[]{1, rows, out}, got.shape());
+                    assertEquals(type.value, got.scalar_type().value);
+                    double err = got.to(ScalarType.Double).sub(want).abs().max().item_double();
+                    double scale = want.abs().max().item_double();
+                    assertTrue(err <= (bf16 ? 1e-2 : 1e-5) * scale, type + " " + out + "x" + in + ", " + rows + " rows: " + err + " of " + scale);
+                }
+            }
+        }
+        Tensor needsGradient = torch.randn(2, 64).requires_grad_(true);
+        OneDnn.Packed packed = OneDnn.pack(torch.randn(64, 64));
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> packed.linear(needsGradient, null));
+        assertTrue(e.getMessage().contains("no gradients"), e.getMessage());
+        assertFalse(OneDnn.packs(torch.randn(4, 4).to(ScalarType.Half)), "F16 is not packed");
+    }
 }

@@ -35,7 +35,7 @@ public final class MusicGenGolden {
         }
     }
 
-    private static void teacherForcing(GoldenCase c, MusicGen model) {
+    static void teacherForcing(GoldenCase c, MusicGen model) {
         Tensor ids = c.io("tf.input_ids"), mask = c.io("tf.attention_mask");
         c.check("tf.text_encoder_last_hidden_state", model.textEncoder().forward(ids, mask));
         Tensor states = model.condition(ids, mask);
