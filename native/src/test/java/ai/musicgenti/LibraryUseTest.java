@@ -29,7 +29,7 @@ class LibraryUseTest {
         HubClient hub = new HubClient(new HubConfig(tmp.resolve("cache"), HubConfig.DEFAULT_ENDPOINT, null, true));
         Path dir = hub.resolveModel(Golden.firstOfKind("musicgen_generate").dir().toString(), ProgressListener.NONE);
         try (ModelFolder folder = ModelFolder.open(dir); PromptTokenizer tokenizer = PromptTokenizer.load(dir)) {
-            MusicGen model = MusicGen.load(folder, compute);
+            MusicGen model = MusicGen.load(folder, compute.forInference());
             PromptTokenizer.Batch prompts = tokenizer.encode(List.of("lo-fi hip hop with warm piano"));
             CodeSampler.Settings settings = CodeSampler.Settings.sampling(CodeSampler.maxNewTokensFor(0.5, 50, 4), 3.0, 250, 1.0, 1.0, 42);
             MusicGeneration.Music music = MusicGeneration.fromTokens(model, prompts.inputIds(), prompts.attentionMask(), null, settings, null);
