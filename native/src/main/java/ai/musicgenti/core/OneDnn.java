@@ -378,7 +378,7 @@ public final class OneDnn {
             this.out = w.size(0);
             this.in = w.size(1);
             this.type = dnnlType(w);
-            this.layout = layoutFor(in, out, type);
+            this.layout = LAYOUTS.computeIfAbsent(new Shape(PACKED_FOR_ROWS, in, out, true, type, true), Packed::layoutFor);
             this.data = packed(w, layout);
             this.scalarType = w.scalar_type();
         }
@@ -404,11 +404,6 @@ public final class OneDnn {
             return y.view(shape);
         }
 
-        /** Bytes held in oneDNN's layout. */
-        public long bytes() {
-            return data.nbytes();
-        }
-
         /** The weight back in its plain [out, in] layout, for a row count whose packed primitive failed its check. */
         private Tensor unpacked() {
             Tensor plain = unpacked;
@@ -431,10 +426,15 @@ public final class OneDnn {
             return plain;
         }
 
-        /** The layout oneDNN's matmul picks for the weight of {@code rows x in -> rows x out}; the caller owns it. */
-        private static dnnl_memory_desc layoutFor(long in, long out, int type) {
-            dnnl_memory_desc a = desc(PACKED_FOR_ROWS, in, type, dnnl_ab), any = desc(in, out, type, dnnl_format_tag_any),
-                    c = desc(PACKED_FOR_ROWS, out, type, dnnl_ab);
+        /**
+         * Per weight shape and dtype, the layout oneDNN's matmul picks for it at {@link #PACKED_FOR_ROWS} rows: one
+         * descriptor for every weight of that shape, kept for the process (a handful of shapes per model).
+         */
+        private static final Map<Shape, dnnl_memory_desc> LAYOUTS = new ConcurrentHashMap<>();
+
+        private static dnnl_memory_desc layoutFor(Shape s) {
+            dnnl_memory_desc a = desc(s.m, s.k, s.type, dnnl_ab), any = desc(s.k, s.n, s.type, dnnl_format_tag_any),
+                    c = desc(s.m, s.n, s.type, dnnl_ab);
             PointerPointer<Pointer> ptr = new PointerPointer<>(1);
             try {
                 check(dnnl_matmul_primitive_desc_create(ptr, engine(), a, any, null, c, null), "matmul descriptor");
