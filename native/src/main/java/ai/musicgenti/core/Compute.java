@@ -32,9 +32,7 @@ public record Compute(Device device, ScalarType dtype, boolean halfWeights, bool
      * {@code musicgen.cpu.packWeights=false}, the compute as it is.
      */
     public Compute forInference() {
-        int type = dtype.value;
-        boolean packable = !isCuda() && !halfWeights && OneDnn.enabled() && PACK_WEIGHTS
-                && (type == ScalarType.Float.value || type == ScalarType.BFloat16.value);
+        boolean packable = !isCuda() && !halfWeights && PACK_WEIGHTS && OneDnn.packs(dtype);
         return packable ? new Compute(device, dtype, false, true) : this;
     }
 

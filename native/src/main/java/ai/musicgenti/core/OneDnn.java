@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 
 import static org.bytedeco.dnnl.global.dnnl.*;
 
@@ -238,12 +239,21 @@ public final class OneDnn {
 
         /** The primitive for {@code s}, or {@link #UNTRUSTED} when it fails its parity check on random operands. */
         static Matmul checked(Shape s) {
-            Matmul mm = create(s);
+            return verified(create(s), s, UnaryOperator.identity());
+        }
+
+        /**
+         * {@code mm} when its product of random operands of {@code s}'s dtype agrees with float64 ({@link #agrees}),
+         * the weight handed to it as {@code operand} makes it (plain, or packed); else destroyed, and
+         * {@link #UNTRUSTED}.
+         */
+        static Matmul verified(Matmul mm, Shape s, UnaryOperator<Tensor> operand) {
             try (PointerScope scope = new PointerScope()) {
-                Tensor a = torch.randn(s.m, s.k);
-                Tensor w = s.transposed ? torch.randn(s.n, s.k) : torch.randn(s.k, s.n);
-                Tensor c = torch.empty(s.m, s.n);
-                mm.run(a, w, c);
+                ScalarType type = scalarType(s.type);
+                Tensor a = torch.randn(s.m, s.k).to(type);
+                Tensor w = (s.transposed ? torch.randn(s.n, s.k) : torch.randn(s.k, s.n)).to(type);
+                Tensor c = torch.empty(new long[]{s.m, s.n}, a.options(), null);
+                mm.run(a, operand.apply(w), c);
                 if (agrees(c, a, w, s.transposed)) return mm;
             }
             mm.destroy();
@@ -333,9 +343,14 @@ public final class OneDnn {
         }
     }
 
-    /** Whether {@link #pack} takes this weight: F32 or BF16 on the CPU, 2-D, frozen. */
+    /** Whether {@link #pack} takes this weight: of a {@link #packs(ScalarType) packed dtype}, on the CPU, 2-D, frozen. */
     public static boolean packs(Tensor w) {
-        return ENABLED && w.dim() == 2 && w.device().is_cpu() && !w.requires_grad() && dnnlType(w) != 0;
+        return packs(w.scalar_type()) && w.dim() == 2 && w.device().is_cpu() && !w.requires_grad();
+    }
+
+    /** Whether weights of this dtype can be packed: F32 or BF16, with oneDNN enabled. */
+    public static boolean packs(ScalarType dtype) {
+        return ENABLED && dnnlType(dtype) != 0;
     }
 
     /** {@code w} [out, in] reordered once into the layout oneDNN's matmul reads fastest for a decode step's rows. */
@@ -350,8 +365,17 @@ public final class OneDnn {
     }
 
     private static int dnnlType(Tensor t) {
-        int type = t.scalar_type().value;
+        return dnnlType(t.scalar_type());
+    }
+
+    /** oneDNN's data type for F32 and BF16; 0 for any other. */
+    private static int dnnlType(ScalarType dtype) {
+        int type = dtype.value;
         return type == ScalarType.Float.value ? dnnl_f32 : type == ScalarType.BFloat16.value ? dnnl_bf16 : 0;
+    }
+
+    private static ScalarType scalarType(int dnnlType) {
+        return dnnlType == dnnl_bf16 ? ScalarType.BFloat16 : ScalarType.Float;
     }
 
     /**
@@ -371,7 +395,6 @@ public final class OneDnn {
         private final int type;
         private final dnnl_memory_desc layout;
         private final Tensor data;
-        private final ScalarType scalarType;
         private volatile Tensor unpacked;
 
         private Packed(Tensor w) {
@@ -380,7 +403,6 @@ public final class OneDnn {
             this.type = dnnlType(w);
             this.layout = LAYOUTS.computeIfAbsent(new Shape(PACKED_FOR_ROWS, in, out, true, type, true), Packed::layoutFor);
             this.data = packed(w, layout);
-            this.scalarType = w.scalar_type();
         }
 
         /** {@code x @ w.T + bias} for x [..., in] of the weight's dtype; refuses inputs that need gradients. */
@@ -410,7 +432,7 @@ public final class OneDnn {
             if (plain == null) {
                 synchronized (this) {
                     if (unpacked == null) {
-                        Tensor w = torch.empty(new long[]{out, in}, new TensorOptions(scalarType), null);
+                        Tensor w = torch.empty(new long[]{out, in}, new TensorOptions(scalarType(type)), null);
                         dnnl_memory_desc d = desc(in, out, type, dnnl_ba);
                         try {
                             reorder(layout, data, d, w);
@@ -467,16 +489,7 @@ public final class OneDnn {
         /** The primitive for {@code s} reading {@code layout}, or {@link #UNTRUSTED} when it fails its parity check. */
         private static Matmul checked(Shape s, dnnl_memory_desc layout) {
             Matmul mm = Matmul.create(desc(s.m, s.k, s.type, dnnl_ab), layout, desc(s.m, s.n, s.type, dnnl_ab));
-            try (PointerScope scope = new PointerScope()) {
-                ScalarType type = s.type == dnnl_bf16 ? ScalarType.BFloat16 : ScalarType.Float;
-                Tensor a = torch.randn(s.m, s.k).to(type);
-                Tensor w = torch.randn(s.n, s.k).to(type);
-                Tensor c = torch.empty(new long[]{s.m, s.n}, a.options(), null);
-                mm.run(a, packed(w, layout), c);
-                if (agrees(c, a, w, true)) return mm;
-            }
-            mm.destroy();
-            return UNTRUSTED;
+            return Matmul.verified(mm, s, w -> packed(w, layout));
         }
     }
 
